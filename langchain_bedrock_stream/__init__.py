@@ -1,0 +1,90 @@
+"""Amazon Bedrock (Converse / ConverseStream) for LangChain, with a fast, lossless streaming core.
+
+Public names:
+
+- ``ChatBedrockStream``: the LangChain chat model (drop-in for ``ChatBedrockConverse``).
+- ``BedrockStream``: the framework-free accumulator of ConverseStream events.
+- the ``BedrockError`` tree: typed errors that are also LangChain's ``Model*Error`` types.
+- ``estimate_cost`` / ``get_bedrock_usage_callback``: cost of an answer, totals across runs.
+- ``langchain_bedrock_stream.testing``: an event-stream encoder and a local Bedrock-wire server.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .chat_model import ChatBedrockStream
+    from .errors import (
+        BedrockAPIError,
+        BedrockAuthenticationError,
+        BedrockConnectionError,
+        BedrockContextOverflowError,
+        BedrockError,
+        BedrockInvalidRequestError,
+        BedrockNotFoundError,
+        BedrockPermissionDeniedError,
+        BedrockRateLimitError,
+        BedrockTimeoutError,
+        InputConversionError,
+        StreamIntegrityError,
+    )
+    from .stream import BedrockStream, StreamResponse
+
+# Names resolve on first use, so ``langchain_bedrock_stream.stream`` (the accumulator) can be
+# imported without loading LangChain or boto3.
+_WHERE = {
+    "ChatBedrockStream": "chat_model",
+    "BedrockStream": "stream",
+    "StreamResponse": "stream",
+    **{
+        name: "errors"
+        for name in (
+            "BedrockAPIError",
+            "BedrockAuthenticationError",
+            "BedrockConnectionError",
+            "BedrockContextOverflowError",
+            "BedrockError",
+            "BedrockInvalidRequestError",
+            "BedrockNotFoundError",
+            "BedrockPermissionDeniedError",
+            "BedrockRateLimitError",
+            "BedrockTimeoutError",
+            "InputConversionError",
+            "StreamIntegrityError",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+__all__ = [
+    "BedrockAPIError",
+    "BedrockAuthenticationError",
+    "BedrockConnectionError",
+    "BedrockContextOverflowError",
+    "BedrockError",
+    "BedrockInvalidRequestError",
+    "BedrockNotFoundError",
+    "BedrockPermissionDeniedError",
+    "BedrockRateLimitError",
+    "BedrockStream",
+    "BedrockTimeoutError",
+    "ChatBedrockStream",
+    "InputConversionError",
+    "StreamIntegrityError",
+    "StreamResponse",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,430 @@
+"""Accumulator deltas -> ``AIMessageChunk``; final response -> ``AIMessage``.
+
+Message content uses the native format of langchain-aws's ``ChatBedrockConverse`` (lists of
+``{"type": "text" | "reasoning_content" | "tool_use" | ...}`` dicts, a plain string when the
+answer is one text block), so code written against it reads our messages unchanged.
+``response_metadata["model_provider"]`` is ``"amazon_bedrock"``, whose content translator
+(registered on import) gives the standard blocks: ``text`` with ``citation`` annotations,
+``reasoning`` with its signature, ``tool_call``, ``server_tool_call`` and
+``server_tool_result``.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import content as types
+from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
+from langchain_core.messages.block_translators import register_translator
+from langchain_core.messages.block_translators.bedrock_converse import (
+    translate_content as _converse_translate,
+)
+from langchain_core.messages.block_translators.bedrock_converse import (
+    translate_content_chunk as _converse_translate_chunk,
+)
+from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
+
+from .stream import (
+    CitationDelta,
+    Delta,
+    ImageDelta,
+    ImageStarted,
+    ReasoningDelta,
+    StreamResponse,
+    TextDelta,
+    ToolInputDelta,
+    ToolResultDelta,
+    ToolResultStarted,
+    ToolUseStarted,
+    UnknownDelta,
+)
+
+__all__ = [
+    "MODEL_PROVIDER",
+    "chunk_from_deltas",
+    "final_chunk",
+    "message_from_response",
+    "response_metadata",
+    "usage_metadata",
+]
+
+MODEL_PROVIDER = "amazon_bedrock"
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _snake(obj: Any) -> Any:
+    """camelCase keys -> snake_case, recursively (the format ChatBedrockConverse exposes)."""
+    if isinstance(obj, dict):
+        return {_CAMEL.sub("_", k).lower(): _snake(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_snake(v) for v in obj]
+    return obj
+
+
+# --- usage ---------------------------------------------------------------------------------
+
+
+def usage_metadata(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
+    """Bedrock ``usage`` -> LangChain ``UsageMetadata``.
+
+    ``input_tokens`` includes cache reads and writes (Bedrock's ``inputTokens`` does not);
+    ``cacheDetails`` splits writes by TTL into ``ephemeral_5m/1h_input_tokens``.
+    """
+    if not usage:
+        return None
+    uncached = int(usage.get("inputTokens") or 0)
+    cache_read = int(usage.get("cacheReadInputTokens") or 0)
+    cache_write = int(usage.get("cacheWriteInputTokens") or 0)
+    output = int(usage.get("outputTokens") or 0)
+    input_tokens = uncached + cache_read + cache_write
+    details = InputTokenDetails(cache_read=cache_read, cache_creation=cache_write)
+    for entry in usage.get("cacheDetails") or []:
+        ttl = entry.get("ttl")
+        if ttl in ("5m", "1h"):
+            key = f"ephemeral_{ttl}_input_tokens"
+            details[key] = details.get(key, 0) + int(entry.get("inputTokens") or 0)  # type: ignore[literal-required]
+    return UsageMetadata(
+        input_tokens=input_tokens,
+        output_tokens=output,
+        total_tokens=int(usage.get("totalTokens") or input_tokens + output),
+        input_token_details=details,
+    )
+
+
+def response_metadata(
+    response: StreamResponse,
+    *,
+    model_id: str,
+    request_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything Bedrock said about the answer besides its content, plus model identity."""
+    meta: dict[str, Any] = {"stopReason": response.stop_reason}
+    if response.metrics is not None:
+        metrics = dict(response.metrics)
+        if "latencyMs" in metrics and not isinstance(metrics["latencyMs"], list):
+            # A list, as ChatBedrockConverse has it, so merged chunks never collide.
+            metrics["latencyMs"] = [metrics["latencyMs"]]
+        meta["metrics"] = metrics
+    for key, value in (
+        ("trace", response.trace),
+        ("additionalModelResponseFields", response.additional_model_response_fields),
+        ("performanceConfig", response.performance_config),
+        ("serviceTier", response.service_tier),
+    ):
+        if value is not None:
+            meta[key] = value
+    if response.extras:
+        meta["extras"] = response.extras
+    if request_id:
+        meta["request_id"] = request_id
+    meta["model_name"] = model_id
+    meta["model_provider"] = MODEL_PROVIDER
+    if extra:
+        meta.update(extra)
+    return meta
+
+
+# --- streaming chunks ----------------------------------------------------------------------
+
+
+def _b64(data: Any) -> Any:
+    return base64.b64encode(data).decode("ascii") if isinstance(data, (bytes, bytearray)) else data
+
+
+def _delta_item(delta: Delta) -> dict[str, Any] | None:
+    """The content item one delta contributes (``None`` for deltas with no content)."""
+    if isinstance(delta, TextDelta):
+        return {"type": "text", "text": delta.text, "index": delta.index}
+    if isinstance(delta, ReasoningDelta):
+        reasoning: dict[str, Any] = {}
+        if delta.text is not None:
+            reasoning["text"] = delta.text
+        if delta.signature is not None:
+            reasoning["signature"] = delta.signature
+        if delta.redacted is not None:
+            reasoning["redacted_content"] = delta.redacted
+        return {"type": "reasoning_content", "reasoning_content": reasoning, "index": delta.index}
+    if isinstance(delta, CitationDelta):
+        return {
+            "type": "text",
+            "text": "",
+            "citations": [_snake(delta.citation)],
+            "index": delta.index,
+        }
+    if isinstance(delta, ToolUseStarted):
+        kind = "server_tool_use" if delta.server else "tool_use"
+        item = {"type": kind, "id": delta.tool_use_id, "name": delta.name, "index": delta.index}
+        if delta.server:
+            item["input"] = ""
+        return item
+    if isinstance(delta, ToolInputDelta):
+        if delta.server:
+            return {"type": "server_tool_use", "input": delta.fragment, "index": delta.index}
+        return None  # client tool input travels in tool_call_chunks only
+    if isinstance(delta, ToolResultStarted):
+        item = {
+            "type": "server_tool_result",
+            "tool_use_id": delta.tool_use_id,
+            "content": [],
+            "index": delta.index,
+        }
+        if delta.status:
+            item["status"] = delta.status
+        return item
+    if isinstance(delta, ToolResultDelta):
+        return {"type": "server_tool_result", "content": delta.content, "index": delta.index}
+    if isinstance(delta, ImageStarted):
+        return {"type": "image", "format": delta.format, "index": delta.index}
+    if isinstance(delta, ImageDelta):
+        item = {"type": "image", "index": delta.index}
+        if delta.source is not None:
+            item["source"] = {k: _b64(v) for k, v in delta.source.items()}
+        if delta.error is not None:
+            item["error"] = delta.error
+        return item
+    if isinstance(delta, UnknownDelta):
+        return {"type": "non_standard", "value": {delta.member: delta.value}, "index": delta.index}
+    return None
+
+
+def _merge_into(target: dict[str, Any], item: Mapping[str, Any]) -> None:
+    """Fold ``item`` into ``target`` the way ``AIMessageChunk.__add__`` merges same-index items:
+    strings, bytes and lists concatenate, dicts merge recursively, ``type``/``index`` stay."""
+    for key, value in item.items():
+        if key in ("type", "index") and key in target:
+            continue
+        current = target.get(key)
+        if current is None:
+            target[key] = dict(value) if isinstance(value, dict) else (
+                list(value) if isinstance(value, list) else value
+            )
+        elif isinstance(current, (str, bytes)) and isinstance(value, type(current)):
+            target[key] = current + value
+        elif isinstance(current, list) and isinstance(value, list):
+            current.extend(value)
+        elif isinstance(current, dict) and isinstance(value, Mapping):
+            _merge_into(current, value)
+        elif value is not None:
+            target[key] = value
+
+
+def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | None:
+    """One ``AIMessageChunk`` for every delta already received, and its text.
+
+    Items of one block are merged (text joined, tool input fragments of one call
+    concatenated), so a burst of events costs one chunk, and one ``+`` for callers who
+    sum chunks. Returns ``None`` when the deltas carry no content (block boundaries).
+    """
+    items: dict[int, dict[str, Any]] = {}
+    calls: dict[int, dict[str, Any]] = {}
+    texts: list[str] = []
+    for delta in deltas:
+        if type(delta) is TextDelta:
+            texts.append(delta.text)
+            if not delta.text:
+                continue
+            item = items.get(delta.index)
+            if item is not None and item["type"] == "text":
+                item["text"] += delta.text
+                continue
+        elif isinstance(delta, ToolUseStarted) and not delta.server:
+            calls[delta.index] = {"name": delta.name, "id": delta.tool_use_id, "args": ""}
+        elif isinstance(delta, ToolInputDelta) and not delta.server:
+            call = calls.get(delta.index)
+            if call is None:
+                calls[delta.index] = {"name": None, "id": None, "args": delta.fragment}
+            else:
+                call["args"] += delta.fragment
+            continue
+        new = _delta_item(delta)
+        if new is None:
+            continue
+        existing = items.get(new["index"])
+        if existing is None:
+            items[new["index"]] = new
+        else:
+            _merge_into(existing, new)
+    if not items and not calls:
+        return None
+    chunk = AIMessageChunk(
+        content=list(items.values()),  # type: ignore[arg-type]
+        tool_call_chunks=[
+            tool_call_chunk(name=c["name"], args=c["args"], id=c["id"], index=index)
+            for index, c in calls.items()
+        ],
+        response_metadata={"model_provider": MODEL_PROVIDER},
+    )
+    return chunk, "".join(texts)
+
+
+def final_chunk(
+    response: StreamResponse,
+    *,
+    model_id: str,
+    request_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> AIMessageChunk:
+    """The closing chunk: no content, usage and response metadata, ``chunk_position="last"``."""
+    return AIMessageChunk(
+        content=[],
+        usage_metadata=usage_metadata(response.usage),
+        response_metadata=response_metadata(
+            response, model_id=model_id, request_id=request_id, extra=extra
+        ),
+        chunk_position="last",
+    )
+
+
+# --- the final message ---------------------------------------------------------------------
+
+
+def _content_items(block: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One Converse content block -> native LangChain content items."""
+    if "text" in block:
+        return [{"type": "text", "text": block["text"]}] if block["text"] else []
+    if "citationsContent" in block:
+        cited = block["citationsContent"]
+        citations = _snake(cited.get("citations") or [])
+        items = []
+        for part in cited.get("content") or []:
+            item: dict[str, Any] = {"type": "text", "text": part.get("text", "")}
+            if citations:
+                item["citations"] = citations
+            items.append(item)
+        return items
+    if "reasoningContent" in block:
+        reasoning = block["reasoningContent"]
+        if "redactedContent" in reasoning:
+            return [
+                {
+                    "type": "reasoning_content",
+                    "reasoning_content": {"redacted_content": reasoning["redactedContent"]},
+                }
+            ]
+        text = reasoning.get("reasoningText") or {}
+        value: dict[str, Any] = {"text": text.get("text", "")}
+        if text.get("signature") is not None:
+            value["signature"] = text["signature"]
+        return [{"type": "reasoning_content", "reasoning_content": value}]
+    if "toolUse" in block:
+        use = block["toolUse"]
+        kind = "server_tool_use" if use.get("type") == "server_tool_use" else "tool_use"
+        return [{"type": kind, "id": use.get("toolUseId"), "name": use.get("name"),
+                 "input": use.get("input")}]
+    if "toolResult" in block:
+        result = block["toolResult"]
+        item = {
+            "type": "server_tool_result",
+            "tool_use_id": result.get("toolUseId"),
+            "content": result.get("content", []),
+        }
+        if result.get("status"):
+            item["status"] = result["status"]
+        return [item]
+    if "image" in block:
+        image = block["image"]
+        item = {"type": "image", "format": image.get("format")}
+        if "source" in image:
+            item["source"] = {k: _b64(v) for k, v in image["source"].items()}
+        return [item]
+    return [{"type": "non_standard", "value": dict(block)}]
+
+
+def message_from_response(
+    response: StreamResponse,
+    *,
+    model_id: str,
+    request_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> AIMessage:
+    """The final ``AIMessage``: content, tool calls (invalid ones kept apart), usage, metadata."""
+    content: list[dict[str, Any]] = []
+    calls = []
+    invalid = []
+    for position, block in enumerate(response.content):
+        items = _content_items(block)
+        content.extend(items)
+        use = block.get("toolUse")
+        if use is None or use.get("type") == "server_tool_use":
+            continue
+        bad = response.invalid_tool_inputs.get(position)
+        if bad is not None:
+            invalid.append(
+                invalid_tool_call(name=bad.name, args=bad.raw, id=bad.tool_use_id, error=bad.error)
+            )
+            content.remove(items[0])
+        else:
+            calls.append(tool_call(name=use.get("name") or "", args=use["input"],
+                                   id=use.get("toolUseId")))
+    body: str | list[Any] = content
+    if len(content) == 1 and content[0]["type"] == "text" and "citations" not in content[0]:
+        body = content[0]["text"]
+    elif not content:
+        body = ""
+    return AIMessage(
+        content=body,  # type: ignore[arg-type]
+        tool_calls=calls,
+        invalid_tool_calls=invalid,
+        usage_metadata=usage_metadata(response.usage),
+        response_metadata=response_metadata(
+            response, model_id=model_id, request_id=request_id, extra=extra
+        ),
+    )
+
+
+# --- standard content blocks ---------------------------------------------------------------
+
+
+def _standardize_server_tools(blocks: list[types.ContentBlock]) -> list[types.ContentBlock]:
+    out: list[types.ContentBlock] = []
+    for block in blocks:
+        value = block.get("value") if block.get("type") == "non_standard" else None
+        kind = value.get("type") if isinstance(value, dict) else None
+        if kind == "server_tool_use":
+            args = value.get("input")  # type: ignore[union-attr]
+            if isinstance(args, str):
+                import json
+
+                try:
+                    args = json.loads(args) if args.strip() else {}
+                except ValueError:
+                    pass
+            call: types.ServerToolCall = {
+                "type": "server_tool_call",
+                "id": value.get("id") or "",  # type: ignore[union-attr]
+                "name": value.get("name") or "",  # type: ignore[union-attr]
+                "args": args if isinstance(args, dict) else {"input": args},
+            }
+            if "index" in block:
+                call["index"] = block["index"]  # type: ignore[typeddict-item]
+            out.append(call)
+        elif kind == "server_tool_result":
+            result: types.ServerToolResult = {
+                "type": "server_tool_result",
+                "tool_call_id": value.get("tool_use_id") or "",  # type: ignore[union-attr]
+                "status": "error" if value.get("status") == "error" else "success",  # type: ignore[union-attr]
+                "output": value.get("content"),  # type: ignore[union-attr]
+            }
+            if "index" in block:
+                result["index"] = block["index"]  # type: ignore[typeddict-item]
+            out.append(result)
+        else:
+            out.append(block)
+    return out
+
+
+def _translate(message: AIMessage) -> list[types.ContentBlock]:
+    return _standardize_server_tools(_converse_translate(message))
+
+
+def _translate_chunk(message: AIMessageChunk) -> list[types.ContentBlock]:
+    return _standardize_server_tools(_converse_translate_chunk(message))
+
+
+register_translator(MODEL_PROVIDER, _translate, _translate_chunk)
