@@ -1,0 +1,548 @@
+"""Cost of a Bedrock answer from its token usage.
+
+Prices come from three places, first match wins:
+
+1. user prices: the ``prices=`` argument of :func:`estimate_cost`, then :func:`register_price`;
+2. the genai-prices package's bundled data (provider ``aws``), which knows the regional premium
+   of the newer Claude models (global profiles list price; ``us.``/``eu.``/... profiles and
+   in-Region calls 10% more), Nova 2 Lite's global/geo split and the long-context tiers it lists;
+3. ``data/prices.json`` in this package, for a few models genai-prices does not list.
+
+genai-prices never fetches prices here: by default only its bundled data is read. Call
+:func:`use_genai_prices_updates` to read its current snapshot instead, which is the fetched one
+only if you run ``genai_prices.UpdatePrices`` yourself.
+
+Not modelled (the cost is ``None`` rather than a guess): Bedrock service tiers other than the
+default one (``flex``, ``priority``; genai-prices has no Bedrock variants for them), latency
+optimized inference, batch inference, provisioned throughput, custom and imported models,
+application inference profiles and prompt routers addressed by ARN (register a price for the
+ARN, or let the usage callback price the router's ``invokedModelId``). Per-AWS-Region price
+differences beyond the global/geo split above are not modelled: prices are the US-Region list
+prices. User prices apply to every tier and every profile of the ids they match.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple, TypedDict
+
+__all__ = [
+    "CostBreakdown",
+    "ModelPrice",
+    "PriceInfo",
+    "estimate_cost",
+    "lookup_price",
+    "normalize_model_id",
+    "register_price",
+    "unregister_price",
+    "use_genai_prices_updates",
+]
+
+logger = logging.getLogger(__name__)
+
+_PRICES_JSON = Path(__file__).parent / "data" / "prices.json"
+
+#: Inference-profile prefixes: global, geographic (cross-Region) and government profiles.
+_SCOPES = frozenset({"global", "us", "us-gov", "eu", "apac", "jp", "au", "ca", "in"})
+#: ``-v1:0``, ``:0``, ``-v0:2``, ``-v1:0:200k``; a bare ``-v1`` is kept (``titan-embed-text-v1``).
+_VERSION_RE = re.compile(r"(?:-v\d+)?(?::\d+)+(?::\d+k|:mm)?$")
+#: ARN resource types that name a model; every other one (application inference profile,
+#: provisioned model, custom or imported model, prompt router) hides the model.
+_MODEL_ARN_TYPES = frozenset({"foundation-model", "inference-profile"})
+_DEFAULT_TIERS = frozenset({"", "default", "standard", "on_demand", "on-demand"})
+
+_MTOK = 1_000_000.0
+_E1H = "ephemeral_1h_input_tokens"
+_E5M = "ephemeral_5m_input_tokens"
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """Prices of one model in USD per million tokens.
+
+    A cache price left ``None`` bills those tokens at ``input`` (the 1-hour write price falls
+    back to ``cache_write``).
+    """
+
+    input: float
+    output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
+    cache_write_1h: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("input", "output", "cache_read", "cache_write", "cache_write_1h"):
+            value = getattr(self, name)
+            if value is not None and not (0 <= float(value) < float("inf")):
+                raise ValueError(f"ModelPrice.{name} must be a finite price >= 0, not {value!r}")
+
+
+class CostBreakdown(TypedDict):
+    """Cost of one answer in USD, split by kind of token."""
+
+    input: float
+    output: float
+    cache_read: float
+    cache_write: float
+    total: float
+    currency: str
+    source: str
+    model: str
+
+
+class PriceInfo(NamedTuple):
+    """The price :func:`estimate_cost` would use for a model id."""
+
+    model: str
+    """Id of the price entry used: a genai-prices model id, a prices.json key or a user key."""
+    source: str
+    """``"user"``, ``"genai-prices <version>"`` or ``"prices.json <as-of date>"``."""
+    price: ModelPrice
+    """Base-tier prices (genai-prices lists higher long-context tiers for some models)."""
+
+
+# --- model ids ----------------------------------------------------------------------------
+
+
+class _ParsedId(NamedTuple):
+    key: str  # lowercase id with ARN and routing prefixes removed; the ARN itself if opaque
+    known: bool  # False for ARNs that hide the model
+    scoped: str | None  # "us.anthropic.claude-sonnet-4-20250514": profile prefix, no version
+    base: str | None  # "anthropic.claude-sonnet-4-20250514": no profile prefix, no version
+
+
+@lru_cache(maxsize=2048)
+def _parse(model_id: str) -> _ParsedId:
+    text = model_id.strip().lower()
+    for prefix in ("bedrock/", "converse/"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    if text.startswith("arn:"):
+        parts = text.split(":", 5)
+        kind, _, resource = parts[5].partition("/") if len(parts) == 6 else ("", "", "")
+        if parts[2:3] != ["bedrock"] or kind not in _MODEL_ARN_TYPES or not resource:
+            return _ParsedId(text, False, None, None)
+        text = resource
+    scope: str | None = None
+    head, dot, rest = text.partition(".")
+    if dot and head in _SCOPES and "." in rest:
+        scope, text_rest = head, rest
+    else:
+        text_rest = text
+    base = _VERSION_RE.sub("", text_rest) or text_rest
+    return _ParsedId(text, True, f"{scope}.{base}" if scope else None, base)
+
+
+def normalize_model_id(model_id: str) -> str | None:
+    """Bedrock model id without ARN, inference-profile prefix or version suffix.
+
+    ``arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0``
+    gives ``anthropic.claude-sonnet-4-20250514``. ``None`` when the id is an ARN that does not
+    name its model (application inference profile, provisioned or custom model, prompt router).
+    """
+    return _parse(model_id).base
+
+
+def _key_for(model: str) -> str:
+    parsed = _parse(model)
+    if not parsed.known:
+        return parsed.key
+    return parsed.scoped or parsed.base or parsed.key
+
+
+# --- price sources ------------------------------------------------------------------------
+
+
+class _Resolved(NamedTuple):
+    model: str
+    source: str
+    price: ModelPrice | None  # flat prices (user, prices.json)
+    genai_model: Any  # genai_prices.types.ModelInfo when the price comes from genai-prices
+
+
+_registry_lock = threading.Lock()
+_registry: dict[str, ModelPrice] = {}
+_registry_version = 0  # part of the resolution cache key, so a change is never missed
+_warn_lock = threading.Lock()
+_warned: set[str] = set()
+_genai_live = False
+
+
+def register_price(model: str, price: ModelPrice) -> None:
+    """Add or override the price of a model for the whole process.
+
+    ``model`` is matched after normalisation, exactly or as a prefix (the longest registered
+    prefix wins): ``"anthropic.claude-sonnet-4"`` covers every Sonnet 4.x id and every profile,
+    ``"global.anthropic.claude-sonnet-4-5"`` only the global profile. An application inference
+    profile ARN is matched as given. Registered prices win over genai-prices and prices.json.
+    """
+    if not isinstance(price, ModelPrice):
+        raise TypeError(f"price must be a ModelPrice, not {type(price).__name__}")
+    global _registry_version
+    with _registry_lock:
+        _registry[_key_for(model)] = price
+        _registry_version += 1
+    _resolve.cache_clear()
+
+
+def unregister_price(model: str) -> None:
+    """Remove a price added with :func:`register_price` (no error if there is none)."""
+    global _registry_version
+    with _registry_lock:
+        _registry.pop(_key_for(model), None)
+        _registry_version += 1
+    _resolve.cache_clear()
+
+
+def use_genai_prices_updates(enabled: bool = True) -> None:
+    """Read genai-prices' current snapshot instead of its bundled data.
+
+    The current snapshot differs from the bundled one only while you run
+    ``genai_prices.UpdatePrices``; this package never starts it and never fetches prices.
+    """
+    global _genai_live
+    _genai_live = enabled
+    _resolve.cache_clear()
+
+
+def _match_user(
+    parsed: _ParsedId, table: Mapping[str, ModelPrice]
+) -> tuple[str, ModelPrice] | None:
+    if not table:
+        return None
+    candidates = [c for c in (parsed.scoped, parsed.base) if c] if parsed.known else [parsed.key]
+    for candidate in candidates:
+        if candidate in table:
+            return candidate, table[candidate]
+    for candidate in candidates:
+        best = max((k for k in table if candidate.startswith(k)), key=len, default=None)
+        if best is not None:
+            return best, table[best]
+    return None
+
+
+@lru_cache(maxsize=1)
+def _prices_json() -> dict[str, tuple[ModelPrice, str]]:
+    try:
+        raw = json.loads(_PRICES_JSON.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        logger.warning("Could not read %s; its prices are not used", _PRICES_JSON, exc_info=True)
+        return {}
+    table: dict[str, tuple[ModelPrice, str]] = {}
+    for key, entry in raw.get("models", {}).items():
+        price = ModelPrice(
+            input=float(entry["input"]),
+            output=float(entry["output"]),
+            cache_read=_opt_float(entry.get("cache_read")),
+            cache_write=_opt_float(entry.get("cache_write")),
+            cache_write_1h=_opt_float(entry.get("cache_write_1h")),
+        )
+        table[key] = (price, f"prices.json {entry.get('as_of', raw.get('as_of', ''))}".strip())
+    return table
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class _Genai(NamedTuple):
+    aws: Any  # genai_prices.types.Provider for Amazon Bedrock
+    version: str
+    source: str
+
+
+@lru_cache(maxsize=1)
+def _genai_bundled() -> _Genai | None:
+    # The bundled data module only: importing it reads no file and opens no connection.
+    try:
+        import genai_prices
+        from genai_prices.data import providers
+    except Exception:  # pragma: no cover - the dependency is declared; be safe anyway
+        logger.warning("genai-prices is unavailable; using prices.json only", exc_info=True)
+        return None
+    return _genai_from(providers, genai_prices.__version__, None)
+
+
+def _genai_from(providers: Any, version: str, updated: datetime | None) -> _Genai | None:
+    aws = next((p for p in providers if getattr(p, "id", None) == "aws"), None)
+    if aws is None:
+        return None
+    source = f"genai-prices {version}"
+    if updated is not None:
+        source += f" (updated {updated:%Y-%m-%d})"
+    return _Genai(aws, version, source)
+
+
+def _genai() -> _Genai | None:
+    bundled = _genai_bundled()
+    if bundled is None or not _genai_live:
+        return bundled
+    from genai_prices.data_snapshot import get_snapshot
+
+    snapshot = get_snapshot()
+    updated = snapshot.timestamp if getattr(snapshot, "from_auto_update", False) else None
+    return _genai_from(snapshot.providers, bundled.version, updated)
+
+
+def _genai_lookup(genai: _Genai, ref: str) -> Any:
+    try:
+        return genai.aws.find_model(ref)
+    except (LookupError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=2048)
+def _resolve(model_id: str, snapshot_id: int, version: int) -> _Resolved | None:
+    # snapshot_id and version only key the cache: a new genai-prices snapshot or a registry
+    # change resolves afresh.
+    del snapshot_id, version
+    parsed = _parse(model_id)
+    with _registry_lock:
+        registered = dict(_registry)
+    if match := _match_user(parsed, registered):
+        return _Resolved(match[0], "user", match[1], None)
+    if not parsed.known:
+        return None
+    genai = _genai()
+    if genai is not None and (model := _genai_lookup(genai, parsed.key)) is not None:
+        return _Resolved(str(model.id), genai.source, None, model)
+    table = _prices_json()
+    for candidate in (parsed.scoped, parsed.base):
+        if candidate and candidate in table:
+            price, source = table[candidate]
+            return _Resolved(candidate, source, price, None)
+    return None
+
+
+def _resolve_with(model_id: str, prices: Mapping[str, ModelPrice] | None) -> _Resolved | None:
+    if prices:
+        table = {_key_for(k): v for k, v in prices.items()}
+        if match := _match_user(_parse(model_id), table):
+            return _Resolved(match[0], "user", match[1], None)
+    genai = _genai() if _genai_live else None
+    return _resolve(model_id, id(genai.aws) if genai is not None else 0, _registry_version)
+
+
+# --- rates --------------------------------------------------------------------------------
+
+
+class _Rates(NamedTuple):
+    input: float | None
+    output: float | None
+    cache_read: float | None
+    cache_write: float | None
+    cache_write_1h: float | None
+
+
+def _genai_rates(model: Any, input_tokens: int, tier: str | None) -> _Rates | None:
+    now = datetime.now(timezone.utc)
+    if tier is not None:
+        context = {"service_tier": tier}
+        if not any(v.when == context for v in getattr(model, "price_variants", None) or ()):
+            return None
+        model_price = model.get_prices(now, context)
+    else:
+        model_price = model.get_prices(now)
+
+    def rate(key: str) -> float | None:
+        value = getattr(model_price, key, None)
+        if value is None:
+            return None
+        tiers = getattr(value, "tiers", None)
+        if tiers is not None:  # TieredPrices: the highest tier whose start is exceeded
+            chosen = value.base
+            for step in sorted(tiers, key=lambda t: t.start):
+                if input_tokens > step.start:
+                    chosen = step.price
+            return float(chosen)
+        return float(value)
+
+    write_5m = rate("cache_write_mtok")
+    return _Rates(
+        rate("input_mtok"),
+        rate("output_mtok"),
+        rate("cache_read_mtok"),
+        write_5m if write_5m is not None else rate("cache_write_5m_mtok"),
+        rate("cache_write_1h_mtok"),
+    )
+
+
+def _rates(resolved: _Resolved, input_tokens: int, tier: str | None) -> _Rates | None:
+    """Rates in force; ``None`` for a non-default ``tier`` that only user prices may cover."""
+    if resolved.price is not None:
+        if tier is not None and resolved.source != "user":
+            return None
+        p = resolved.price
+        return _Rates(p.input, p.output, p.cache_read, p.cache_write, p.cache_write_1h)
+    return _genai_rates(resolved.genai_model, input_tokens, tier)
+
+
+def lookup_price(
+    model_id: str, *, prices: Mapping[str, ModelPrice] | None = None
+) -> PriceInfo | None:
+    """The price entry :func:`estimate_cost` uses for ``model_id``, or ``None`` if unknown."""
+    resolved = _resolve_with(model_id, prices)
+    if resolved is None:
+        return None
+    rates = _rates(resolved, 0, None)
+    if rates is None or rates.input is None:
+        return None
+    price = ModelPrice(
+        input=rates.input,
+        output=rates.output if rates.output is not None else 0.0,
+        cache_read=rates.cache_read,
+        cache_write=rates.cache_write,
+        cache_write_1h=rates.cache_write_1h,
+    )
+    return PriceInfo(resolved.model, resolved.source, price)
+
+
+# --- cost ---------------------------------------------------------------------------------
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _warn_once(key: str, message: str, *args: Any) -> None:
+    with _warn_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    logger.warning(message, *args)
+
+
+def estimate_cost(
+    model_id: str,
+    usage: Mapping[str, Any],
+    *,
+    prices: Mapping[str, ModelPrice] | None = None,
+    service_tier: str | None = None,
+    latency: str | None = None,
+) -> CostBreakdown | None:
+    """Cost in USD of one answer from its LangChain ``UsageMetadata``.
+
+    ``usage["input_tokens"]`` includes cache reads and writes
+    (``input_token_details.cache_read`` / ``cache_creation``; 1-hour writes in
+    ``ephemeral_1h_input_tokens``). ``prices`` maps model ids or prefixes to prices that win
+    over every other source for this call. ``service_tier`` (``"flex"``, ``"priority"``...) and
+    ``latency`` (``"optimized"``) other than the default are priced only by user prices.
+
+    Returns ``None``, with one logged warning per model id, when no price is known.
+    """
+    resolved = _resolve_with(model_id, prices)
+    parsed = _parse(model_id)
+    if resolved is None:
+        if parsed.known:
+            _warn_once(
+                model_id,
+                "No price known for Bedrock model %r; its cost is not estimated. "
+                "Add one with langchain_bedrock_stream.pricing.register_price().",
+                model_id,
+            )
+        else:
+            _warn_once(
+                model_id,
+                "The ARN %r does not name its model, so its cost is not estimated. "
+                "Register a price for this ARN with register_price().",
+                model_id,
+            )
+        return None
+
+    tier = (service_tier or "").strip().lower()
+    tier_key: str | None = None if tier in _DEFAULT_TIERS else tier
+    user = resolved.source == "user"
+    if not user and latency is not None and latency.strip().lower() == "optimized":
+        _warn_once(
+            f"{model_id}\0latency",
+            "Latency-optimized prices are not known for %r; its cost is not estimated.",
+            model_id,
+        )
+        return None
+
+    details = usage.get("input_token_details") or {}
+    input_tokens = _count(usage.get("input_tokens"))
+    output_tokens = _count(usage.get("output_tokens"))
+    cache_read = _count(details.get("cache_read"))
+    # The TTL split may sit in input_token_details (as LangChain integrations put it) or at top.
+    write_1h = _count(details.get(_E1H, usage.get(_E1H)))
+    write_5m = _count(details.get(_E5M, usage.get(_E5M)))
+    cache_write = max(_count(details.get("cache_creation")), write_5m + write_1h)
+    write_1h = min(write_1h, cache_write)
+    uncached = max(input_tokens - cache_read - cache_write, 0)
+
+    rates = _rates(resolved, input_tokens, tier_key)
+    if rates is None:
+        _warn_once(
+            f"{model_id}\0tier\0{tier_key}",
+            "No %r service tier price known for %r; its cost is not estimated.",
+            tier_key,
+            model_id,
+        )
+        return None
+
+    input_rate = rates.input
+    read_rate = rates.cache_read if rates.cache_read is not None else input_rate
+    write_rate = rates.cache_write if rates.cache_write is not None else input_rate
+    write_1h_rate = rates.cache_write_1h
+    if write_1h_rate is None:
+        if resolved.price is not None:
+            write_1h_rate = write_rate
+        elif input_rate is not None and "anthropic." in f"{resolved.model} {parsed.key}":
+            # Anthropic's published rule: a 1-hour cache write costs twice the base input price.
+            write_1h_rate = 2 * input_rate
+    needed = (
+        (input_rate, uncached),
+        (rates.output, output_tokens),
+        (read_rate, cache_read),
+        (write_rate, cache_write - write_1h),
+        (write_1h_rate, write_1h),
+    )
+    if any(rate is None and tokens > 0 for rate, tokens in needed):
+        _warn_once(
+            f"{model_id}\0partial",
+            "The price of %r lacks a rate for some of its tokens; its cost is not estimated.",
+            model_id,
+        )
+        return None
+
+    def cost(rate: float | None, tokens: int) -> float:
+        return (rate or 0.0) * tokens / _MTOK
+
+    input_cost = cost(input_rate, uncached)
+    output_cost = cost(rates.output, output_tokens)
+    read_cost = cost(read_rate, cache_read)
+    write_cost = cost(write_rate, cache_write - write_1h) + cost(write_1h_rate, write_1h)
+    return CostBreakdown(
+        input=input_cost,
+        output=output_cost,
+        cache_read=read_cost,
+        cache_write=write_cost,
+        total=input_cost + output_cost + read_cost + write_cost,
+        currency="USD",
+        source=resolved.source,
+        model=resolved.model,
+    )
+
+
+def _reset_for_tests() -> None:
+    """Forget registered prices, issued warnings and cached resolutions."""
+    global _genai_live, _registry_version
+    with _registry_lock:
+        _registry.clear()
+        _registry_version += 1
+    with _warn_lock:
+        _warned.clear()
+    _genai_live = False
+    _resolve.cache_clear()
