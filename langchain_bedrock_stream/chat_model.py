@@ -198,8 +198,8 @@ class ChatBedrockStream(BaseChatModel):
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
-        """``["langchain_bedrock_stream", "chat_models"]``."""
-        return ["langchain_bedrock_stream", "chat_models"]
+        """The module path ``load`` imports the class from."""
+        return ["langchain_bedrock_stream", "chat_model"]
 
     @property
     def lc_secrets(self) -> dict[str, str]:
@@ -369,7 +369,12 @@ class ChatBedrockStream(BaseChatModel):
             return None
         routed = ((response.trace or {}).get("promptRouter") or {}).get("invokedModelId")
         priced = routed or self.base_model_id or model_id
-        return pricing.estimate_cost(priced, usage)
+        return pricing.estimate_cost(
+            priced,
+            usage,
+            service_tier=(response.service_tier or {}).get("type"),
+            latency=(response.performance_config or {}).get("latency"),
+        )
 
     def _chunks(
         self, request: dict[str, Any], run: _Run
@@ -598,3 +603,29 @@ class ChatBedrockStream(BaseChatModel):
             [RunnablePassthrough.assign(parsed=lambda _: None)], exception_key="parsing_error"
         )
         return RunnableMap(raw=llm) | parsed
+
+
+def _allow_loading() -> None:
+    """Let ``langchain_core.load`` rebuild this class with ``allowed_objects="all"``.
+
+    That mode admits the classes of langchain-core's table of integration packages; a
+    package outside the table adds its own entry, as the table's integrations are listed.
+    Loading still needs the caller to name this namespace in ``valid_namespaces``.
+    """
+    import importlib
+
+    from langchain_core.load.mapping import SERIALIZABLE_MAPPING
+
+    load_module = importlib.import_module("langchain_core.load.load")
+
+    path = (*ChatBedrockStream.get_lc_namespace(), ChatBedrockStream.__name__)
+    SERIALIZABLE_MAPPING.setdefault(path, path)
+    mappings = getattr(load_module, "ALL_SERIALIZABLE_MAPPINGS", None)
+    if isinstance(mappings, dict):
+        mappings.setdefault(path, path)
+    cache = getattr(load_module, "_default_class_paths_cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
+
+
+_allow_loading()

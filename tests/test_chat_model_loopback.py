@@ -1,0 +1,288 @@
+"""ChatBedrockStream over a real socket: the loopback Bedrock-wire server, real boto3.
+
+Streaming, invoke with and without streaming, callbacks, async without a thread pool,
+cancellation seen by the server, tool calls, and stream/invoke agreement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
+from langchain_core.messages import AIMessageChunk, HumanMessage, ToolMessage
+
+from langchain_bedrock_stream import ChatBedrockStream
+from langchain_bedrock_stream.testing import (
+    BedrockWireServer,
+    JsonReply,
+    StreamReply,
+    make_simulator_responder,
+    simulated_converse_response,
+    simulated_events,
+)
+
+MODEL = "us.amazon.nova-micro-v1:0"
+
+
+def text_events(pieces: list[str], **usage: int) -> list[dict[str, Any]]:
+    return [
+        {"messageStart": {"role": "assistant"}},
+        *({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": p}}} for p in pieces),
+        {"contentBlockStop": {"contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "end_turn"}},
+        {"metadata": {"usage": {"inputTokens": 3, "outputTokens": len(pieces),
+                                "totalTokens": 3 + len(pieces), **usage},
+                      "metrics": {"latencyMs": 42}}},
+    ]
+
+
+@pytest.fixture
+def server() -> Iterator[BedrockWireServer]:
+    with BedrockWireServer() as running:
+        yield running
+
+
+def model_on(server: BedrockWireServer, **kwargs: Any) -> ChatBedrockStream:
+    return ChatBedrockStream(
+        model=MODEL, region_name="us-east-1", endpoint_url=server.endpoint_url, **kwargs
+    )
+
+
+class Tokens(BaseCallbackHandler):
+    """Records what LangChain callbacks see."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.chunks: list[Any] = []
+        self.ends: list[Any] = []
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **_: Any) -> None:
+        self.tokens.append(token)
+        self.chunks.append(chunk)
+
+    def on_llm_end(self, response: Any, **_: Any) -> None:
+        self.ends.append(response)
+
+
+class AsyncTokens(AsyncCallbackHandler):
+    """Records tokens on the event loop (a sync handler would run in the thread pool)."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    async def on_llm_new_token(self, token: str, **_: Any) -> None:
+        self.tokens.append(token)
+
+
+def test_stream_paced_events_arrive_as_they_come(server: BedrockWireServer) -> None:
+    pieces = ["Par", "is ", "is ", "the ", "capital."]
+    server.enqueue(StreamReply(text_events(pieces), delay=0.02))
+    chunks = list(model_on(server).stream("Capital of France?"))
+    # paced 20 ms apart, each event is its own read, so its own chunk, plus the last chunk
+    assert [c.text for c in chunks[:-1]] == pieces
+    last = chunks[-1]
+    assert last.chunk_position == "last"
+    assert last.usage_metadata == {
+        "input_tokens": 3, "output_tokens": 5, "total_tokens": 8,
+        "input_token_details": {"cache_read": 0, "cache_creation": 0},
+    }
+    meta = last.response_metadata
+    assert meta["stopReason"] == "end_turn"
+    assert meta["model_name"] == MODEL
+    assert meta["model_provider"] == "amazon_bedrock"
+    assert meta["metrics"]["latencyMs"] == [42]
+    assert meta["request_id"]
+    assert meta["timing"]["time_to_first_token_ms"] <= meta["timing"]["duration_ms"]
+    assert server.requests[0].body["messages"] == [
+        {"role": "user", "content": [{"text": "Capital of France?"}]}
+    ]
+
+
+def test_burst_of_events_becomes_one_chunk(server: BedrockWireServer) -> None:
+    pieces = [f"w{i} " for i in range(200)]
+    server.enqueue(StreamReply(text_events(pieces), batch=500))
+    chunks = list(model_on(server).stream("go"))
+    assert "".join(c.text for c in chunks) == "".join(pieces)
+    assert len(chunks) < 10
+
+
+def test_one_chunk_per_event_when_asked(server: BedrockWireServer) -> None:
+    pieces = [f"w{i} " for i in range(50)]
+    server.enqueue(StreamReply(text_events(pieces), batch=100))
+    chunks = list(model_on(server, stream_chunking="event").stream("go"))
+    assert [c.text for c in chunks[:-1]] == pieces
+
+
+def test_invoke_uses_converse_and_maps_the_answer(server: BedrockWireServer) -> None:
+    request = {"messages": [{"role": "user", "content": [{"text": "Hello there"}]}]}
+    server.enqueue(JsonReply(simulated_converse_response(request)))
+    message = model_on(server).invoke("Hello there")
+    assert server.requests[0].operation == "converse"
+    assert "Hello there" in message.text
+    assert message.usage_metadata["output_tokens"] > 0
+
+
+def test_invoke_streaming_sends_every_token_to_callbacks_and_never_sums_chunks(
+    server: BedrockWireServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pieces = ["a", "b", "c", "d"]
+    server.enqueue(StreamReply(text_events(pieces), delay=0.01))
+    added = []
+    original = AIMessageChunk.__add__
+
+    def counting_add(self: AIMessageChunk, other: Any) -> Any:
+        added.append(1)
+        return original(self, other)
+
+    monkeypatch.setattr(AIMessageChunk, "__add__", counting_add)
+    handler = Tokens()
+    message = model_on(server, streaming=True).invoke("x", config={"callbacks": [handler]})
+    assert server.requests[0].operation == "converse-stream"
+    assert message.content == "abcd"
+    assert handler.tokens[:4] == pieces
+    assert handler.chunks[-1].message.chunk_position == "last"
+    assert added == []  # built once by the accumulator
+    assert handler.ends[0].generations[0][0].message.content == "abcd"
+
+
+def test_tool_call_stream_and_invoke_agree(server: BedrockWireServer) -> None:
+    request = {
+        "messages": [{"role": "user", "content": [{"text": "What is the weather in Paris?"}]}],
+        "toolConfig": {"tools": [{"toolSpec": {
+            "name": "get_weather", "description": "Weather for a city.",
+            "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}},
+                                     "required": ["city"]}}}}]},
+    }
+    server.enqueue(StreamReply(simulated_events(request), delay=0.002),
+                   JsonReply(simulated_converse_response(request)))
+
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        return "sunny"
+
+    model = model_on(server).bind_tools([get_weather])
+    chunks = list(model.stream("What is the weather in Paris?"))
+    streamed = chunks[0]
+    for chunk in chunks[1:]:
+        streamed = streamed + chunk
+    invoked = model.invoke("What is the weather in Paris?")
+    assert streamed.tool_calls == invoked.tool_calls
+    assert streamed.tool_calls[0]["name"] == "get_weather"
+    assert streamed.tool_calls[0]["args"] == {"city": "Paris"}
+    assert streamed.text == invoked.text
+    assert streamed.usage_metadata == invoked.usage_metadata
+    assert server.requests[0].body["toolConfig"]["tools"][0]["toolSpec"]["name"] == "get_weather"
+
+
+def test_tool_result_round_trip() -> None:
+    with BedrockWireServer(responder=make_simulator_responder()) as server:
+        _tool_result_round_trip(server)
+
+
+def _tool_result_round_trip(server: BedrockWireServer) -> None:
+
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        return "sunny"
+
+    model = model_on(server).bind_tools([get_weather])
+    question = HumanMessage("What is the weather in Paris?")
+    first = model.invoke([question])
+    call = first.tool_calls[0]
+    answer = model.invoke([question, first, ToolMessage("sunny, 22C", tool_call_id=call["id"])])
+    assert "sunny, 22C" in answer.text
+    sent = server.requests[1].body["messages"]
+    assert sent[1]["content"][-1]["toolUse"] == {
+        "toolUseId": call["id"], "name": "get_weather", "input": {"city": "Paris"}
+    }
+    assert sent[2]["content"][0]["toolResult"]["toolUseId"] == call["id"]
+
+
+def test_breaking_out_of_stream_closes_the_connection(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(text_events([f"t{i}" for i in range(200)]), delay=0.01))
+    stream = model_on(server).stream("long")
+    assert next(stream).text == "t0"
+    stream.close()
+    assert server.wait_for_disconnect(timeout=5)
+
+
+class NoThreadPool(concurrent.futures.ThreadPoolExecutor):
+    """An executor that fails the test if anything is submitted to the loop's pool."""
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a thread-pool hop happened")
+
+
+async def test_astream_many_concurrent_streams_without_thread_pool() -> None:
+    asyncio.get_running_loop().set_default_executor(NoThreadPool())
+    with BedrockWireServer(responder=lambda request: StreamReply(
+        text_events([request.body["messages"][0]["content"][0]["text"], "!", "!"]), delay=0.01
+    )) as server:
+        await _many_streams(model_on(server))
+
+
+async def _many_streams(model: ChatBedrockStream) -> None:
+
+    async def one(i: int) -> str:
+        text = ""
+        async for chunk in model.astream(f"q{i}"):
+            text += chunk.text
+        return text
+
+    results = await asyncio.gather(*(one(i) for i in range(40)))
+    assert results == [f"q{i}!!" for i in range(40)]
+
+
+async def test_ainvoke_streaming_and_plain(server: BedrockWireServer) -> None:
+    asyncio.get_running_loop().set_default_executor(NoThreadPool())
+    server.enqueue(StreamReply(text_events(["x", "y"])))
+    request = {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+    server.enqueue(JsonReply(simulated_converse_response(request)))
+    handler = AsyncTokens()
+    streamed = await model_on(server, streaming=True).ainvoke("hi", config={"callbacks": [handler]})
+    assert streamed.content == "xy"
+    assert handler.tokens[:2] == ["x", "y"]
+    plain = await model_on(server).ainvoke("hi")
+    assert "hi" in plain.text
+
+
+async def test_cancelled_astream_task_closes_the_connection(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(text_events([f"t{i}" for i in range(500)]), delay=0.01))
+    model = model_on(server)
+    got: list[str] = []
+    before = {t.name for t in threading.enumerate()}
+
+    async def consume() -> None:
+        async for chunk in model.astream("long"):
+            got.append(chunk.text)
+
+    task = asyncio.create_task(consume())
+    while len(got) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(server.wait_for_disconnect, 5)
+    for _ in range(100):
+        readers = {t.name for t in threading.enumerate()} - before
+        if not any(name.startswith("bedrock") for name in readers):
+            break
+        await asyncio.sleep(0.02)
+    assert not any(name.startswith("bedrock") for name in readers)
+    assert len(got) < 100
+
+
+def test_unknown_events_are_kept_in_metadata(server: BedrockWireServer) -> None:
+    events = text_events(["ok"])
+    events.insert(1, {"futureEvent": {"detail": 1}})
+    server.enqueue(StreamReply(events))
+    chunks = list(model_on(server).stream("x"))
+    assert "".join(c.text for c in chunks) == "ok"
+    assert chunks[-1].response_metadata["extras"]["unknown_events"] == [
+        {"futureEvent": {"detail": 1}}
+    ]

@@ -1,0 +1,61 @@
+"""LangChain's own unit-test suite for chat models."""
+
+from __future__ import annotations
+
+
+from langchain_tests.unit_tests import ChatModelUnitTests
+
+from langchain_bedrock_stream import ChatBedrockStream
+
+
+class TestChatBedrockStreamUnit(ChatModelUnitTests):
+    """Runs every standard unit test; none is skipped."""
+
+    @property
+    def chat_model_class(self) -> type[ChatBedrockStream]:
+        return ChatBedrockStream
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model": "us.anthropic.claude-sonnet-4-20250514-v1:0", "region_name": "us-east-1"}
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_pdf_inputs(self) -> bool:
+        return True
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return True
+
+    @property
+    def init_from_env_params(self) -> tuple[dict, dict, dict]:
+        return (
+            {
+                "AWS_ACCESS_KEY_ID": "AKIDENVONLY",
+                "AWS_SECRET_ACCESS_KEY": "env-secret",
+                "AWS_SESSION_TOKEN": "env-token",
+            },
+            {"model": "us.amazon.nova-micro-v1:0", "region_name": "us-east-1"},
+            {
+                "aws_access_key_id": "AKIDENVONLY",
+                "aws_secret_access_key": "env-secret",
+                "aws_session_token": "env-token",
+            },
+        )
+
