@@ -1,0 +1,92 @@
+"""Offline test kit: a Bedrock runtime endpoint that speaks the real wire format.
+
+Test your own chains and agents without AWS credentials or network access, while
+still exercising everything between your code and the service: boto3's request
+serialization, botocore's HTTP layer, its event-stream decoder (CRCs included)
+and its error parsing.
+
+* :class:`BedrockWireServer` listens on 127.0.0.1 and answers
+  ``converse`` / ``converse-stream`` with scripted replies
+  (:class:`StreamReply`, :class:`JsonReply`, :class:`ErrorReply`,
+  :class:`DropConnection`), records every request, and counts clients that hang up
+  mid-stream.
+* :func:`simulated_events` / :func:`simulated_converse_response` build plausible
+  model answers (text, tool calls with schema-conforming input, usage), and
+  :func:`make_simulator_responder` serves them for any request.
+* :func:`encode_event` and friends encode the ``application/vnd.amazon.eventstream``
+  frames directly, for tests of a decoder.
+
+Example::
+
+    import boto3
+    from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
+
+    events = [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Hi"}}},
+        {"contentBlockStop": {"contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "end_turn"}},
+    ]
+    with BedrockWireServer([StreamReply(events)]) as server:
+        client = boto3.client(
+            "bedrock-runtime",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        response = client.converse_stream(
+            modelId="us.amazon.nova-micro-v1:0",
+            messages=[{"role": "user", "content": [{"text": "Hello"}]}],
+        )
+        assert [next(iter(e)) for e in response["stream"]][1] == "contentBlockDelta"
+        assert server.requests[0].model_id == "us.amazon.nova-micro-v1:0"
+
+The kit depends only on the standard library.
+"""
+
+from .eventstream import (
+    ExceptionFrame,
+    encode_event,
+    encode_events,
+    encode_exception,
+    encode_frame,
+)
+from .server import (
+    BedrockWireServer,
+    DropConnection,
+    ErrorReply,
+    JsonReply,
+    Operation,
+    RecordedRequest,
+    Reply,
+    Responder,
+    StreamReply,
+)
+from .simulator import (
+    make_simulator_responder,
+    simulated_converse_response,
+    simulated_events,
+    simulator_responder,
+)
+
+__all__ = [
+    "BedrockWireServer",
+    "DropConnection",
+    "ErrorReply",
+    "ExceptionFrame",
+    "JsonReply",
+    "Operation",
+    "RecordedRequest",
+    "Reply",
+    "Responder",
+    "StreamReply",
+    "encode_event",
+    "encode_events",
+    "encode_exception",
+    "encode_frame",
+    "make_simulator_responder",
+    "simulated_converse_response",
+    "simulated_events",
+    "simulator_responder",
+]
