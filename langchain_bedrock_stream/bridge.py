@@ -12,6 +12,7 @@ answer is one text block), so code written against it reads our messages unchang
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -389,8 +390,6 @@ def _standardize_server_tools(blocks: list[types.ContentBlock]) -> list[types.Co
         if kind == "server_tool_use":
             args = value.get("input")  # type: ignore[union-attr]
             if isinstance(args, str):
-                import json
-
                 try:
                     args = json.loads(args) if args.strip() else {}
                 except ValueError:

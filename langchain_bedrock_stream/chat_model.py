@@ -3,6 +3,7 @@ accumulator -> bridge, and owns only configuration and the sync/async I/O edge."
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -234,8 +235,6 @@ class ChatBedrockStream(BaseChatModel):
             parts = self.model_id.split(":")
             if len(parts) > 3 and parts[3]:
                 return parts[3]
-        import os
-
         return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
     def _get_client(self) -> Any:
