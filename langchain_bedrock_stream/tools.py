@@ -1,0 +1,176 @@
+"""LangChain tools and tool choice -> Converse ``toolConfig``.
+
+Shapes follow botocore's ``bedrock-runtime`` model: ``Tool`` is a union of ``toolSpec``
+(``name``, ``description``, ``inputSchema.json``, ``strict``), ``systemTool`` and ``cachePoint``;
+``ToolChoice`` is a union of ``auto``, ``any`` and ``tool``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+__all__ = ["convert_tool_choice", "convert_tools", "tool_config", "tool_names"]
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_PASS_THROUGH = ("toolSpec", "systemTool", "cachePoint")
+_DATA_KEYWORDS = frozenset({"default", "const", "enum", "examples"})  # values, not schemas
+
+
+def _label(tool: Any) -> str:
+    name = getattr(tool, "name", None) or getattr(tool, "__name__", None)
+    if isinstance(tool, Mapping):
+        function = tool.get("function")
+        name = tool.get("name") or tool.get("title")
+        if isinstance(function, Mapping):
+            name = function.get("name")
+    text = repr(name) if name else repr(tool)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _close_objects(schema: Any) -> Any:
+    """``schema`` with ``additionalProperties: false`` on every object that does not set it.
+
+    Strict tool use requires it; ``required`` is left as written (optional stays optional).
+    """
+    if isinstance(schema, list):
+        return [_close_objects(item) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    closed = {
+        key: value if key in _DATA_KEYWORDS else _close_objects(value)
+        for key, value in schema.items()
+    }
+    properties = schema.get("properties")
+    if isinstance(properties, Mapping):  # names -> schemas: each value is a schema
+        closed["properties"] = {k: _close_objects(v) for k, v in properties.items()}
+    is_object = schema.get("type") == "object" or "properties" in schema
+    if is_object and "additionalProperties" not in schema:
+        closed["additionalProperties"] = False
+    return closed
+
+
+def _tool_spec(tool: Any, strict: bool | None) -> dict[str, Any]:
+    try:
+        function = convert_to_openai_tool(tool)["function"]
+    except (ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"tool {_label(tool)} cannot be converted: {err}") from None
+    name = function.get("name")
+    if not isinstance(name, str) or not _TOOL_NAME.match(name):
+        raise ValueError(
+            f"tool {_label(tool)} needs a name of 1-64 letters, digits, '_' or '-'; got {name!r}"
+        )
+    schema = function.get("parameters") or {"type": "object", "properties": {}}
+    if not isinstance(schema, Mapping) or schema.get("type", "object") != "object":
+        kind = schema.get("type") if isinstance(schema, Mapping) else type(schema).__name__
+        raise ValueError(f"tool {name!r}: the input schema must be a JSON object, got {kind!r}")
+    schema = {"type": "object", **schema}
+    strict = function.get("strict") if strict is None else strict
+    spec: dict[str, Any] = {"name": name}
+    if function.get("description"):
+        spec["description"] = function["description"]
+    spec["inputSchema"] = {"json": _close_objects(schema) if strict else schema}
+    if strict is not None:
+        spec["strict"] = bool(strict)
+    return {"toolSpec": spec}
+
+
+def _one_tool(tool: Any, strict: bool | None) -> dict[str, Any]:
+    if isinstance(tool, Mapping) and len(tool) == 1 and next(iter(tool)) in _PASS_THROUGH:
+        return dict(tool)
+    if isinstance(tool, str):  # a Bedrock system tool by name, e.g. "nova_grounding"
+        return {"systemTool": {"name": tool}}
+    to_bedrock = getattr(tool, "to_bedrock_format", None)
+    if callable(to_bedrock):  # system-tool objects that know their Converse form
+        return dict(to_bedrock())
+    return _tool_spec(tool, strict)
+
+
+def convert_tools(tools: Sequence[Any], *, strict: bool | None = None) -> list[dict[str, Any]]:
+    """Convert LangChain tools to Converse ``tools`` entries.
+
+    Accepts ``BaseTool``s, pydantic models, TypedDicts, functions, JSON-schema dicts and
+    OpenAI/Anthropic-format dicts (converted with ``convert_to_openai_tool``); Converse
+    ``{"toolSpec"}``, ``{"systemTool"}`` and ``{"cachePoint"}`` entries pass through, and a
+    plain string names a system tool. ``strict`` sets ``toolSpec.strict`` on converted
+    tools (``True`` also closes every object schema with ``additionalProperties: false``).
+    Raises ``ValueError`` naming a tool with no valid name or a non-object schema.
+    """
+    return [_one_tool(tool, strict) for tool in tools]
+
+
+def tool_names(tools: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Names of the ``toolSpec`` and ``systemTool`` entries of converted Converse tools."""
+    names = []
+    for tool in tools:
+        for key in ("toolSpec", "systemTool"):
+            entry = tool.get(key)
+            if isinstance(entry, Mapping) and entry.get("name"):
+                names.append(str(entry["name"]))
+    return names
+
+
+def _named_choice(name: Any, tool_names: Sequence[str]) -> dict[str, Any]:
+    if name not in tool_names:
+        known = ", ".join(repr(n) for n in tool_names) or "none"
+        raise ValueError(f"tool_choice names unknown tool {name!r}; known tools: {known}")
+    return {"tool": {"name": name}}
+
+
+_KEYWORDS: dict[Any, dict[str, Any] | None] = {
+    "auto": {"auto": {}},
+    "any": {"any": {}},
+    "required": {"any": {}},
+    "none": None,
+}
+
+
+def _dict_choice(choice: Mapping[str, Any], tool_names: Sequence[str]) -> dict[str, Any] | None:
+    if set(choice) <= {"auto", "any"} and len(choice) == 1:
+        return {key: dict(value or {}) for key, value in choice.items()}
+    if set(choice) == {"tool"} and isinstance(choice["tool"], Mapping):
+        return _named_choice(choice["tool"].get("name"), tool_names)
+    kind = choice.get("type")
+    if kind == "function" and isinstance(choice.get("function"), Mapping):  # OpenAI form
+        return _named_choice(choice["function"].get("name"), tool_names)
+    if kind == "tool":  # Anthropic form
+        return _named_choice(choice.get("name"), tool_names)
+    if kind in _KEYWORDS:
+        return _KEYWORDS[kind]
+    raise ValueError(f"unsupported tool_choice {dict(choice)!r}")
+
+
+def convert_tool_choice(tool_choice: Any, tool_names: Sequence[str]) -> dict[str, Any] | None:
+    """Convert a LangChain ``tool_choice`` to a Converse ``toolChoice``.
+
+    ``"auto"`` -> ``{"auto": {}}``; ``"any"``, ``"required"`` or ``True`` -> ``{"any": {}}``;
+    a tool name -> ``{"tool": {"name": ...}}``; Converse, OpenAI and Anthropic dict forms are
+    accepted. ``None``, ``False`` and ``"none"`` return ``None``: the caller omits
+    ``toolChoice`` (Bedrock has no "none"; the model then decides as with ``"auto"``, so to
+    forbid tool use send no tools). Raises ``ValueError`` listing the known tool names for
+    an unknown name.
+    """
+    if tool_choice is None or tool_choice is False:
+        return None
+    if tool_choice is True:
+        return {"any": {}}
+    if isinstance(tool_choice, str):
+        if tool_choice in _KEYWORDS:
+            return _KEYWORDS[tool_choice]
+        return _named_choice(tool_choice, tool_names)
+    if isinstance(tool_choice, Mapping):
+        return _dict_choice(tool_choice, tool_names)
+    raise ValueError(f"unsupported tool_choice {tool_choice!r}")
+
+
+def tool_config(tools: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:
+    """The Converse ``toolConfig``: ``tools`` plus ``toolChoice`` when there is one."""
+    if not tools:
+        raise ValueError("toolConfig needs at least one tool; got none")
+    config: dict[str, Any] = {"tools": tools}
+    if tool_choice is not None:
+        config["toolChoice"] = tool_choice
+    return config
