@@ -21,6 +21,7 @@ _PRELUDE = Struct(">III")
 _U16 = Struct(">H")
 _U32 = Struct(">I")
 _MAX_FRAME = 24 * 1024 * 1024  # botocore's own limit for a single message
+_json = json.JSONDecoder().decode  # skips json.loads' per-call encoding sniffing
 
 
 class FrameError(ValueError):
@@ -141,7 +142,7 @@ def _b64(value: Any) -> Any:
 
 def decode_event(event_type: str, payload: bytes) -> dict[str, Any]:
     """JSON payload -> the event body botocore would give (padding dropped, blobs as bytes)."""
-    body: dict[str, Any] = json.loads(payload) if payload else {}
+    body: dict[str, Any] = _json(payload.decode("utf-8")) if payload else {}
     body.pop("p", None)
     if event_type == "contentBlockDelta":
         delta = body.get("delta")
