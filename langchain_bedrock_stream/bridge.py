@@ -177,6 +177,8 @@ def _delta_item(delta: Delta) -> dict[str, Any] | None:
         }
         if delta.status:
             item["status"] = delta.status
+        if delta.type:
+            item["result_type"] = delta.type
         return item
     if isinstance(delta, ToolResultDelta):
         return {"type": "server_tool_result", "content": delta.content, "index": delta.index}
@@ -327,6 +329,8 @@ def _content_items(block: Mapping[str, Any]) -> list[dict[str, Any]]:
         }
         if result.get("status"):
             item["status"] = result["status"]
+        if result.get("type"):
+            item["result_type"] = result["type"]
         return [item]
     if "image" in block:
         image = block["image"]

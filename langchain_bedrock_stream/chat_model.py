@@ -32,7 +32,7 @@ from .client import converse_stream as _converse_stream
 from .errors import BedrockError
 from .request import build_request
 from .stream import BedrockStream, StreamResponse
-from .tools import convert_tool_choice, convert_tools, tool_config
+from .tools import convert_tool_choice, convert_tools, tool_config, tool_names
 
 __all__ = ["ChatBedrockStream"]
 
@@ -315,8 +315,8 @@ class ChatBedrockStream(BaseChatModel):
         tools_config = kwargs.get("tool_config")
         if tools_config is None and kwargs.get("tools"):
             tools = convert_tools(kwargs["tools"])
-            names = [t["toolSpec"]["name"] for t in tools if "toolSpec" in t]
-            tools_config = tool_config(tools, convert_tool_choice(kwargs.get("tool_choice"), names))
+            choice = convert_tool_choice(kwargs.get("tool_choice"), tool_names(tools))
+            tools_config = tool_config(tools, choice)
 
         system_messages: list[BaseMessage] = []
         if self.system:
@@ -483,6 +483,11 @@ class ChatBedrockStream(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _converse(self, request: dict[str, Any], run: _Run) -> ChatResult:
+        guardrail = request.get("guardrailConfig")
+        if guardrail and "streamProcessingMode" in guardrail:
+            # A ConverseStream-only setting; Converse rejects it.
+            request = {**request, "guardrailConfig": {
+                k: v for k, v in guardrail.items() if k != "streamProcessingMode"}}
         response, request_id = converse(
             self._get_client(), request, policy=self._policy(), region=self._region()
         )
@@ -536,8 +541,7 @@ class ChatBedrockStream(BaseChatModel):
         ``toolSpec``/``systemTool`` dicts). ``tool_choice``: "auto", "any"/"required"/True,
         a tool name, or "none" (tools sent, no choice forced)."""
         converted = convert_tools(tools, strict=strict)
-        names = [t["toolSpec"]["name"] for t in converted if "toolSpec" in t]
-        choice = convert_tool_choice(tool_choice, names)
+        choice = convert_tool_choice(tool_choice, tool_names(converted))
         return self.bind(tool_config=tool_config(converted, choice), **kwargs)
 
     def with_structured_output(

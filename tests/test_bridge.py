@@ -192,3 +192,27 @@ def test_usage_splits_cache_writes_by_ttl() -> None:
             "ephemeral_1h_input_tokens": 200,
         },
     }
+
+
+@pytest.mark.parametrize("how", ["invoked", "streamed per event", "streamed in one burst"])
+def test_answer_sent_back_is_what_bedrock_returned(how: str) -> None:
+    """Round trip: the assistant turn built from our message equals Converse's own content."""
+    from langchain_core.messages import HumanMessage
+
+    from langchain_bedrock_stream.request import to_converse_messages
+
+    stream = BedrockStream()
+    for event in EVENTS:
+        stream.feed(event)
+    converse_content = stream.response().content
+    # Client tool calls go back without Bedrock's default "type": "tool_use" marker (as every
+    # recorded follow-up request has them); server tool blocks keep their types.
+    del converse_content[3]["toolUse"]["type"]
+    message = {
+        "invoked": lambda: invoked(EVENTS),
+        "streamed per event": lambda: streamed(EVENTS, per_event=True),
+        "streamed in one burst": lambda: streamed(EVENTS, per_event=False),
+    }[how]()
+    _, turns = to_converse_messages([HumanMessage("q"), message], model_id=MODEL)
+    assert turns[1]["role"] == "assistant"
+    assert turns[1]["content"] == converse_content
