@@ -156,9 +156,7 @@ def decode_event(event_type: str, payload: bytes) -> dict[str, Any]:
     return body
 
 
-def iter_events(
-    decoder: FrameDecoder, data: bytes
-) -> Iterator[tuple[str, dict[str, Any]]]:
+def iter_events(decoder: FrameDecoder, data: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
     """Decode ``data`` into ``(event_type, body)`` pairs; exception frames raise."""
     for message_type, kind, payload in decoder.feed(data):
         if message_type == "event":

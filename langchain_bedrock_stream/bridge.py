@@ -12,10 +12,11 @@ answer is one text block), so code written against it reads our messages unchang
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages import content as types
@@ -88,7 +89,8 @@ def usage_metadata(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
         ttl = entry.get("ttl")
         if ttl in ("5m", "1h"):
             key = f"ephemeral_{ttl}_input_tokens"
-            details[key] = details.get(key, 0) + int(entry.get("inputTokens") or 0)  # type: ignore[literal-required]
+            extra = cast("dict[str, int]", details)
+            extra[key] = extra.get(key, 0) + int(entry.get("inputTokens") or 0)
     return UsageMetadata(
         input_tokens=input_tokens,
         output_tokens=output,
@@ -204,10 +206,14 @@ def _merge_into(target: dict[str, Any], item: Mapping[str, Any]) -> None:
             continue
         current = target.get(key)
         if current is None:
-            target[key] = dict(value) if isinstance(value, dict) else (
-                list(value) if isinstance(value, list) else value
+            target[key] = (
+                dict(value)
+                if isinstance(value, dict)
+                else (list(value) if isinstance(value, list) else value)
             )
-        elif isinstance(current, (str, bytes)) and isinstance(value, type(current)):
+        elif isinstance(current, str) and isinstance(value, str):  # noqa: SIM114 - typed apart
+            target[key] = current + value
+        elif isinstance(current, bytes) and isinstance(value, bytes):
             target[key] = current + value
         elif isinstance(current, list) and isinstance(value, list):
             current.extend(value)
@@ -256,7 +262,7 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
     if not items and not calls:
         return None
     chunk = AIMessageChunk(
-        content=list(items.values()),  # type: ignore[arg-type]
+        content=list(items.values()),
         tool_call_chunks=[
             tool_call_chunk(name=c["name"], args=c["args"], id=c["id"], index=index)
             for index, c in calls.items()
@@ -318,8 +324,14 @@ def _content_items(block: Mapping[str, Any]) -> list[dict[str, Any]]:
     if "toolUse" in block:
         use = block["toolUse"]
         kind = "server_tool_use" if use.get("type") == "server_tool_use" else "tool_use"
-        return [{"type": kind, "id": use.get("toolUseId"), "name": use.get("name"),
-                 "input": use.get("input")}]
+        return [
+            {
+                "type": kind,
+                "id": use.get("toolUseId"),
+                "name": use.get("name"),
+                "input": use.get("input"),
+            }
+        ]
     if "toolResult" in block:
         result = block["toolResult"]
         item = {
@@ -365,15 +377,16 @@ def message_from_response(
             )
             content.remove(items[0])
         else:
-            calls.append(tool_call(name=use.get("name") or "", args=use["input"],
-                                   id=use.get("toolUseId")))
+            calls.append(
+                tool_call(name=use.get("name") or "", args=use["input"], id=use.get("toolUseId"))
+            )
     body: str | list[Any] = content
     if len(content) == 1 and content[0]["type"] == "text" and "citations" not in content[0]:
         body = content[0]["text"]
     elif not content:
         body = ""
     return AIMessage(
-        content=body,  # type: ignore[arg-type]
+        content=body,
         tool_calls=calls,
         invalid_tool_calls=invalid,
         usage_metadata=usage_metadata(response.usage),
@@ -386,39 +399,43 @@ def message_from_response(
 # --- standard content blocks ---------------------------------------------------------------
 
 
+def _server_tool_block(value: dict[str, Any]) -> dict[str, Any] | None:
+    """A native server tool item -> its standard block, or None for anything else."""
+    kind = value.get("type")
+    if kind == "server_tool_use":
+        args = value.get("input")
+        if isinstance(args, str):
+            with contextlib.suppress(ValueError):  # unparsable input stays text
+                args = json.loads(args) if args.strip() else {}
+        return {
+            "type": "server_tool_call",
+            "id": value.get("id") or "",
+            "name": value.get("name") or "",
+            "args": args if isinstance(args, dict) else {"input": args},
+        }
+    if kind == "server_tool_result":
+        return {
+            "type": "server_tool_result",
+            "tool_call_id": value.get("tool_use_id") or "",
+            "status": "error" if value.get("status") == "error" else "success",
+            "output": value.get("content"),
+        }
+    return None
+
+
 def _standardize_server_tools(blocks: list[types.ContentBlock]) -> list[types.ContentBlock]:
+    """The core translator leaves server tool items as ``non_standard``; make them standard."""
     out: list[types.ContentBlock] = []
     for block in blocks:
-        value = block.get("value") if block.get("type") == "non_standard" else None
-        kind = value.get("type") if isinstance(value, dict) else None
-        if kind == "server_tool_use":
-            args = value.get("input")  # type: ignore[union-attr]
-            if isinstance(args, str):
-                try:
-                    args = json.loads(args) if args.strip() else {}
-                except ValueError:
-                    pass
-            call: types.ServerToolCall = {
-                "type": "server_tool_call",
-                "id": value.get("id") or "",  # type: ignore[union-attr]
-                "name": value.get("name") or "",  # type: ignore[union-attr]
-                "args": args if isinstance(args, dict) else {"input": args},
-            }
-            if "index" in block:
-                call["index"] = block["index"]  # type: ignore[typeddict-item]
-            out.append(call)
-        elif kind == "server_tool_result":
-            result: types.ServerToolResult = {
-                "type": "server_tool_result",
-                "tool_call_id": value.get("tool_use_id") or "",  # type: ignore[union-attr]
-                "status": "error" if value.get("status") == "error" else "success",  # type: ignore[union-attr]
-                "output": value.get("content"),  # type: ignore[union-attr]
-            }
-            if "index" in block:
-                result["index"] = block["index"]  # type: ignore[typeddict-item]
-            out.append(result)
-        else:
+        raw = cast("dict[str, Any]", block)
+        value = raw.get("value") if raw.get("type") == "non_standard" else None
+        standard = _server_tool_block(value) if isinstance(value, dict) else None
+        if standard is None:
             out.append(block)
+            continue
+        if "index" in raw:
+            standard["index"] = raw["index"]
+        out.append(cast("types.ContentBlock", standard))
     return out
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "BedrockStream",
@@ -178,23 +178,24 @@ class UnknownEvent:
     body: Any
 
 
-Delta = Union[
-    MessageStarted,
-    TextDelta,
-    CitationDelta,
-    ToolUseStarted,
-    ToolInputDelta,
-    ReasoningDelta,
-    ToolResultStarted,
-    ToolResultDelta,
-    ImageStarted,
-    ImageDelta,
-    UnknownDelta,
-    BlockStopped,
-    MessageStopped,
-    MetadataReceived,
-    UnknownEvent,
-]
+Delta = (
+    MessageStarted
+    | TextDelta
+    | CitationDelta
+    | ToolUseStarted
+    | ToolInputDelta
+    | ReasoningDelta
+    | ToolResultStarted
+    | ToolResultDelta
+    | ImageStarted
+    | ImageDelta
+    | UnknownDelta
+    | BlockStopped
+    | MessageStopped
+    | MetadataReceived
+    | UnknownEvent
+)
+"""Everything ``BedrockStream.feed`` can return."""
 
 
 # --- per-block state -----------------------------------------------------------------------
@@ -402,7 +403,9 @@ class BedrockStream:
                 block.name = value.get("name")
                 block.tool_type = value.get("type")
                 out.append(
-                    ToolUseStarted(index, block.tool_use_id or "", block.name or "", block.tool_type)
+                    ToolUseStarted(
+                        index, block.tool_use_id or "", block.name or "", block.tool_type
+                    )
                 )
             elif member == "toolResult":
                 block.kind = "tool_result"

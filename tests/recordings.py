@@ -39,7 +39,9 @@ def names() -> list[str]:
 def load(name: str) -> dict[str, Any]:
     """The parsed cassette."""
     with (RECORDINGS / name).open() as handle:
-        return yaml.load(handle, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader)
+        return yaml.load(
+            handle, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+        )
 
 
 def is_stream(interaction: dict[str, Any]) -> bool:

@@ -55,7 +55,8 @@ def test_streamed_agent_run_streams_tool_call_and_answer() -> None:
 
     with BedrockWireServer(responder=make_simulator_responder(delay=0.002)) as server:
         model = ChatBedrockStream(
-            model="us.amazon.nova-micro-v1:0", region_name="us-east-1",
+            model="us.amazon.nova-micro-v1:0",
+            region_name="us-east-1",
             endpoint_url=server.endpoint_url,
         )
         agent = create_agent(model, tools=[get_weather_city])

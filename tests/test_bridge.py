@@ -28,32 +28,67 @@ EVENTS = [
     {"messageStart": {"role": "assistant"}},
     {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "Hm"}}}},
     {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "m."}}}},
-    {"contentBlockDelta": {"contentBlockIndex": 0,
-                           "delta": {"reasoningContent": {"signature": "SIG"}}}},
+    {
+        "contentBlockDelta": {
+            "contentBlockIndex": 0,
+            "delta": {"reasoningContent": {"signature": "SIG"}},
+        }
+    },
     {"contentBlockStop": {"contentBlockIndex": 0}},
     {"contentBlockDelta": {"contentBlockIndex": 1, "delta": {"text": "They get "}}},
     {"contentBlockStop": {"contentBlockIndex": 1}},
     {"contentBlockDelta": {"contentBlockIndex": 2, "delta": {"citation": CITATION}}},
     {"contentBlockDelta": {"contentBlockIndex": 2, "delta": {"text": "20 days"}}},
     {"contentBlockStop": {"contentBlockIndex": 2}},
-    {"contentBlockStart": {"contentBlockIndex": 3, "start": {"toolUse": {
-        "toolUseId": "t1", "name": "lookup", "type": "tool_use"}}}},
+    {
+        "contentBlockStart": {
+            "contentBlockIndex": 3,
+            "start": {"toolUse": {"toolUseId": "t1", "name": "lookup", "type": "tool_use"}},
+        }
+    },
     {"contentBlockDelta": {"contentBlockIndex": 3, "delta": {"toolUse": {"input": '{"q": '}}}},
     {"contentBlockDelta": {"contentBlockIndex": 3, "delta": {"toolUse": {"input": '"leave"}'}}}},
     {"contentBlockStop": {"contentBlockIndex": 3}},
-    {"contentBlockStart": {"contentBlockIndex": 4, "start": {"toolUse": {
-        "toolUseId": "s1", "name": "nova_code_interpreter", "type": "server_tool_use"}}}},
-    {"contentBlockDelta": {"contentBlockIndex": 4,
-                           "delta": {"toolUse": {"input": '{"code": "1+1"}'}}}},
+    {
+        "contentBlockStart": {
+            "contentBlockIndex": 4,
+            "start": {
+                "toolUse": {
+                    "toolUseId": "s1",
+                    "name": "nova_code_interpreter",
+                    "type": "server_tool_use",
+                }
+            },
+        }
+    },
+    {
+        "contentBlockDelta": {
+            "contentBlockIndex": 4,
+            "delta": {"toolUse": {"input": '{"code": "1+1"}'}},
+        }
+    },
     {"contentBlockStop": {"contentBlockIndex": 4}},
-    {"contentBlockStart": {"contentBlockIndex": 5, "start": {"toolResult": {
-        "toolUseId": "s1", "status": "success"}}}},
+    {
+        "contentBlockStart": {
+            "contentBlockIndex": 5,
+            "start": {"toolResult": {"toolUseId": "s1", "status": "success"}},
+        }
+    },
     {"contentBlockDelta": {"contentBlockIndex": 5, "delta": {"toolResult": [{"text": "2"}]}}},
     {"contentBlockStop": {"contentBlockIndex": 5}},
     {"messageStop": {"stopReason": "tool_use"}},
-    {"metadata": {"usage": {"inputTokens": 10, "outputTokens": 20, "totalTokens": 1530,
-                            "cacheReadInputTokens": 1000, "cacheWriteInputTokens": 500},
-                  "metrics": {"latencyMs": 77}}},
+    {
+        "metadata": {
+            "usage": {
+                "inputTokens": 10,
+                "outputTokens": 20,
+                "totalTokens": 1530,
+                "cacheReadInputTokens": 1000,
+                "cacheWriteInputTokens": 500,
+            },
+            "metrics": {"latencyMs": 77},
+        }
+    },
 ]
 
 
@@ -83,13 +118,29 @@ def summary(message: AIMessage) -> dict:
     return {
         "text": message.text,
         "tool_calls": [(c["id"], c["name"], c["args"]) for c in message.tool_calls],
-        "reasoning": [(b.get("reasoning"), b.get("extras", {}).get("signature"))
-                      for b in blocks if b["type"] == "reasoning"],
-        "citations": [(a.get("title"), a.get("cited_text")) for b in blocks if b["type"] == "text"
-                      for a in b.get("annotations", [])],
-        "server": [(b["type"], b.get("name"), b.get("args"), b.get("tool_call_id"),
-                    b.get("output"), b.get("status"))
-                   for b in blocks if b["type"].startswith("server_tool")],
+        "reasoning": [
+            (b.get("reasoning"), b.get("extras", {}).get("signature"))
+            for b in blocks
+            if b["type"] == "reasoning"
+        ],
+        "citations": [
+            (a.get("title"), a.get("cited_text"))
+            for b in blocks
+            if b["type"] == "text"
+            for a in b.get("annotations", [])
+        ],
+        "server": [
+            (
+                b["type"],
+                b.get("name"),
+                b.get("args"),
+                b.get("tool_call_id"),
+                b.get("output"),
+                b.get("status"),
+            )
+            for b in blocks
+            if b["type"].startswith("server_tool")
+        ],
         "usage": message.usage_metadata,
         "stop": message.response_metadata["stopReason"],
     }
@@ -129,8 +180,13 @@ def test_client_tool_input_goes_to_tool_call_chunks_not_content() -> None:
     chunk, text = chunk_from_deltas(deltas)
     assert text == ""
     assert chunk.tool_call_chunks == [
-        {"name": "lookup", "args": '{"q": "leave"}', "id": "t1", "index": 3,
-         "type": "tool_call_chunk"}
+        {
+            "name": "lookup",
+            "args": '{"q": "leave"}',
+            "id": "t1",
+            "index": 3,
+            "type": "tool_call_chunk",
+        }
     ]
     assert chunk.content == [{"type": "tool_use", "id": "t1", "name": "lookup", "index": 3}]
 
@@ -147,8 +203,12 @@ def test_one_text_block_is_a_plain_string() -> None:
 
 def test_invalid_tool_input_becomes_an_invalid_tool_call() -> None:
     events = [
-        {"contentBlockStart": {"contentBlockIndex": 0, "start": {"toolUse": {
-            "toolUseId": "t9", "name": "f"}}}},
+        {
+            "contentBlockStart": {
+                "contentBlockIndex": 0,
+                "start": {"toolUse": {"toolUseId": "t9", "name": "f"}},
+            }
+        },
         {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"toolUse": {"input": '{"a": 1'}}}},
         {"contentBlockStop": {"contentBlockIndex": 0}},
         {"messageStop": {"stopReason": "max_tokens"}},
@@ -163,8 +223,12 @@ def test_invalid_tool_input_becomes_an_invalid_tool_call() -> None:
 
 def test_redacted_reasoning_is_kept_as_bytes() -> None:
     events = [
-        {"contentBlockDelta": {"contentBlockIndex": 0,
-                               "delta": {"reasoningContent": {"redactedContent": b"\x00\x01"}}}},
+        {
+            "contentBlockDelta": {
+                "contentBlockIndex": 0,
+                "delta": {"reasoningContent": {"redactedContent": b"\x00\x01"}},
+            }
+        },
         {"messageStop": {"stopReason": "end_turn"}},
     ]
     message = invoked(events)
@@ -177,10 +241,14 @@ def test_redacted_reasoning_is_kept_as_bytes() -> None:
 
 
 def test_usage_splits_cache_writes_by_ttl() -> None:
-    usage = usage_metadata({
-        "inputTokens": 5, "outputTokens": 7, "cacheWriteInputTokens": 300,
-        "cacheDetails": [{"ttl": "5m", "inputTokens": 100}, {"ttl": "1h", "inputTokens": 200}],
-    })
+    usage = usage_metadata(
+        {
+            "inputTokens": 5,
+            "outputTokens": 7,
+            "cacheWriteInputTokens": 300,
+            "cacheDetails": [{"ttl": "5m", "inputTokens": 100}, {"ttl": "1h", "inputTokens": 200}],
+        }
+    )
     assert usage == {
         "input_tokens": 305,
         "output_tokens": 7,

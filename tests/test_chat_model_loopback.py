@@ -35,9 +35,17 @@ def text_events(pieces: list[str], **usage: int) -> list[dict[str, Any]]:
         *({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": p}}} for p in pieces),
         {"contentBlockStop": {"contentBlockIndex": 0}},
         {"messageStop": {"stopReason": "end_turn"}},
-        {"metadata": {"usage": {"inputTokens": 3, "outputTokens": len(pieces),
-                                "totalTokens": 3 + len(pieces), **usage},
-                      "metrics": {"latencyMs": 42}}},
+        {
+            "metadata": {
+                "usage": {
+                    "inputTokens": 3,
+                    "outputTokens": len(pieces),
+                    "totalTokens": 3 + len(pieces),
+                    **usage,
+                },
+                "metrics": {"latencyMs": 42},
+            }
+        },
     ]
 
 
@@ -88,7 +96,9 @@ def test_stream_paced_events_arrive_as_they_come(server: BedrockWireServer) -> N
     last = chunks[-1]
     assert last.chunk_position == "last"
     assert last.usage_metadata == {
-        "input_tokens": 3, "output_tokens": 5, "total_tokens": 8,
+        "input_tokens": 3,
+        "output_tokens": 5,
+        "total_tokens": 8,
         "input_token_details": {"cache_read": 0, "cache_creation": 0},
     }
     meta = last.response_metadata
@@ -153,13 +163,28 @@ def test_invoke_streaming_sends_every_token_to_callbacks_and_never_sums_chunks(
 def test_tool_call_stream_and_invoke_agree(server: BedrockWireServer) -> None:
     request = {
         "messages": [{"role": "user", "content": [{"text": "What is the weather in Paris?"}]}],
-        "toolConfig": {"tools": [{"toolSpec": {
-            "name": "get_weather", "description": "Weather for a city.",
-            "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}},
-                                     "required": ["city"]}}}}]},
+        "toolConfig": {
+            "tools": [
+                {
+                    "toolSpec": {
+                        "name": "get_weather",
+                        "description": "Weather for a city.",
+                        "inputSchema": {
+                            "json": {
+                                "type": "object",
+                                "properties": {"city": {"type": "string"}},
+                                "required": ["city"],
+                            }
+                        },
+                    }
+                }
+            ]
+        },
     }
-    server.enqueue(StreamReply(simulated_events(request), delay=0.002),
-                   JsonReply(simulated_converse_response(request)))
+    server.enqueue(
+        StreamReply(simulated_events(request), delay=0.002),
+        JsonReply(simulated_converse_response(request)),
+    )
 
     def get_weather(city: str) -> str:
         """Weather for a city."""
@@ -198,7 +223,9 @@ def _tool_result_round_trip(server: BedrockWireServer) -> None:
     assert "sunny, 22C" in answer.text
     sent = server.requests[1].body["messages"]
     assert sent[1]["content"][-1]["toolUse"] == {
-        "toolUseId": call["id"], "name": "get_weather", "input": {"city": "Paris"}
+        "toolUseId": call["id"],
+        "name": "get_weather",
+        "input": {"city": "Paris"},
     }
     assert sent[2]["content"][0]["toolResult"]["toolUseId"] == call["id"]
 
@@ -220,9 +247,11 @@ class NoThreadPool(concurrent.futures.ThreadPoolExecutor):
 
 async def test_astream_many_concurrent_streams_without_thread_pool() -> None:
     asyncio.get_running_loop().set_default_executor(NoThreadPool())
-    with BedrockWireServer(responder=lambda request: StreamReply(
-        text_events([request.body["messages"][0]["content"][0]["text"], "!", "!"]), delay=0.01
-    )) as server:
+    with BedrockWireServer(
+        responder=lambda request: StreamReply(
+            text_events([request.body["messages"][0]["content"][0]["text"], "!", "!"]), delay=0.01
+        )
+    ) as server:
         await _many_streams(model_on(server))
 
 

@@ -46,8 +46,9 @@ def converse_body(usage: dict[str, int]) -> dict[str, Any]:
 
 
 def model(server: BedrockWireServer, model_id: str, **kwargs: Any) -> ChatBedrockStream:
-    return ChatBedrockStream(model=model_id, region_name="us-east-1",
-                             endpoint_url=server.endpoint_url, **kwargs)
+    return ChatBedrockStream(
+        model=model_id, region_name="us-east-1", endpoint_url=server.endpoint_url, **kwargs
+    )
 
 
 def test_streamed_and_invoked_answers_carry_the_same_cost() -> None:
@@ -64,8 +65,13 @@ def test_streamed_and_invoked_answers_carry_the_same_cost() -> None:
 
 
 def test_cached_usage_is_priced_per_kind() -> None:
-    usage = {"inputTokens": 1_000_000, "outputTokens": 1_000_000, "totalTokens": 4_000_000,
-             "cacheReadInputTokens": 1_000_000, "cacheWriteInputTokens": 1_000_000}
+    usage = {
+        "inputTokens": 1_000_000,
+        "outputTokens": 1_000_000,
+        "totalTokens": 4_000_000,
+        "cacheReadInputTokens": 1_000_000,
+        "cacheWriteInputTokens": 1_000_000,
+    }
     with BedrockWireServer([JsonReply(converse_body(usage))]) as s:
         message = model(s, SONNET_4).invoke("hi")
     cost = message.response_metadata["cost"]
@@ -153,6 +159,6 @@ def test_tracers_see_provider_model_usage_and_cost() -> None:
     assert run.extra["metadata"]["ls_temperature"] == 0.2
     assert run.extra["metadata"]["ls_max_tokens"] == 64
     message = run.outputs["generations"][0][0]["message"]
-    fields = message["kwargs"] if "kwargs" in message else message  # serialized for tracing
+    fields = message.get("kwargs", message)  # serialized for tracing
     assert fields["usage_metadata"]["total_tokens"] == 150
     assert fields["response_metadata"]["cost"]["total"] > 0

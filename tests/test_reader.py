@@ -13,16 +13,19 @@ from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
 def text_events(n: int) -> list[dict]:
     return [
         {"messageStart": {"role": "assistant"}},
-        *({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": f"t{i}"}}}
-          for i in range(n)),
+        *(
+            {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": f"t{i}"}}}
+            for i in range(n)
+        ),
         {"contentBlockStop": {"contentBlockIndex": 0}},
         {"messageStop": {"stopReason": "end_turn"}},
     ]
 
 
 def open_raw(server: BedrockWireServer):
-    client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url,
-                          region_name="us-east-1")
+    client = boto3.client(
+        "bedrock-runtime", endpoint_url=server.endpoint_url, region_name="us-east-1"
+    )
     response = client.converse_stream(
         modelId="m", messages=[{"role": "user", "content": [{"text": "hi"}]}]
     )

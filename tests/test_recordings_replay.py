@@ -127,11 +127,13 @@ def check(message: AIMessage, expected: Expected) -> None:
     assert message.invalid_tool_calls == []
     reasoning = [b for b in blocks if b["type"] == "reasoning"]
     assert [b["reasoning"] for b in reasoning if "reasoning" in b] == expected.reasoning
-    assert [b["extras"]["signature"] for b in reasoning
-            if "signature" in b.get("extras", {})] == expected.signatures
+    assert [
+        b["extras"]["signature"] for b in reasoning if "signature" in b.get("extras", {})
+    ] == expected.signatures
     assert sum("redacted_content" in b.get("extras", {}) for b in reasoning) == expected.redacted
-    cited = [a["cited_text"] for b in blocks if b["type"] == "text"
-             for a in b.get("annotations", [])]
+    cited = [
+        a["cited_text"] for b in blocks if b["type"] == "text" for a in b.get("annotations", [])
+    ]
     assert cited == expected.cited
     usage = expected.usage
     cache_read = usage.get("cacheReadInputTokens", 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_bedrock_stream import ChatBedrockStream
@@ -58,4 +57,3 @@ class TestChatBedrockStreamUnit(ChatModelUnitTests):
                 "aws_session_token": "env-token",
             },
         )
-

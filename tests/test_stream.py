@@ -109,10 +109,22 @@ def test_interleaved_tool_blocks_keep_their_own_inputs() -> None:
     assert "".join(fragments) == '{"location": "Lima"}'
     content = stream.response().content
     assert content == [
-        {"toolUse": {"toolUseId": "t-a", "name": "weather", "input": {"location": "Lima"},
-                     "type": "tool_use"}},
-        {"toolUse": {"toolUseId": "t-b", "name": "weather", "input": {"location": "Oslo"},
-                     "type": "tool_use"}},
+        {
+            "toolUse": {
+                "toolUseId": "t-a",
+                "name": "weather",
+                "input": {"location": "Lima"},
+                "type": "tool_use",
+            }
+        },
+        {
+            "toolUse": {
+                "toolUseId": "t-b",
+                "name": "weather",
+                "input": {"location": "Oslo"},
+                "type": "tool_use",
+            }
+        },
     ]
 
 
@@ -204,8 +216,11 @@ def test_reasoning_text_signature_and_redacted_blocks() -> None:
     assert reasoning[0].text == "Let me " and reasoning[2].signature == "sig-part-1"
     assert reasoning[4].redacted == b"\x00secret\xff"
     assert stream.response().content == [
-        {"reasoningContent": {"reasoningText": {"text": "Let me think.",
-                                                "signature": "sig-part-1-part-2"}}},
+        {
+            "reasoningContent": {
+                "reasoningText": {"text": "Let me think.", "signature": "sig-part-1-part-2"}
+            }
+        },
         {"reasoningContent": {"redactedContent": b"\x00secret\xff"}},
         {"text": "Answer."},
     ]
@@ -231,20 +246,27 @@ def test_citation_deltas_attach_to_the_text_of_their_block() -> None:
     assert [d.citation for d in deltas if isinstance(d, CitationDelta)] == [citation]
     assert stream.response().content == [
         {"text": "They get "},
-        {"citationsContent": {"content": [{"text": "20 days of leave."}],
-                              "citations": [citation]}},
+        {"citationsContent": {"content": [{"text": "20 days of leave."}], "citations": [citation]}},
     ]
 
 
 def test_server_tool_use_and_result_are_kept_apart_from_client_calls() -> None:
     events = [
         MESSAGE_START,
-        start(0, toolUse={"toolUseId": "s1", "name": "nova_code_interpreter",
-                          "type": "server_tool_use"}),
+        start(
+            0,
+            toolUse={"toolUseId": "s1", "name": "nova_code_interpreter", "type": "server_tool_use"},
+        ),
         delta(0, toolUse={"input": '{"code": "print(1+1)"}'}),
         stop(0),
-        start(1, toolResult={"toolUseId": "s1", "type": "nova_code_interpreter_result",
-                             "status": "success"}),
+        start(
+            1,
+            toolResult={
+                "toolUseId": "s1",
+                "type": "nova_code_interpreter_result",
+                "status": "success",
+            },
+        ),
         delta(1, toolResult=[{"text": "2"}]),
         delta(1, toolResult=[{"text": "\n"}, {"json": {"exit": 0}}]),
         stop(1),
@@ -257,10 +279,22 @@ def test_server_tool_use_and_result_are_kept_apart_from_client_calls() -> None:
     assert started[0].server is True
     assert all(d.server for d in deltas if isinstance(d, ToolInputDelta))
     assert stream.response().content == [
-        {"toolUse": {"toolUseId": "s1", "name": "nova_code_interpreter",
-                     "input": {"code": "print(1+1)"}, "type": "server_tool_use"}},
-        {"toolResult": {"toolUseId": "s1", "content": [{"text": "2\n"}, {"json": {"exit": 0}}],
-                        "status": "success", "type": "nova_code_interpreter_result"}},
+        {
+            "toolUse": {
+                "toolUseId": "s1",
+                "name": "nova_code_interpreter",
+                "input": {"code": "print(1+1)"},
+                "type": "server_tool_use",
+            }
+        },
+        {
+            "toolResult": {
+                "toolUseId": "s1",
+                "content": [{"text": "2\n"}, {"json": {"exit": 0}}],
+                "status": "success",
+                "type": "nova_code_interpreter_result",
+            }
+        },
         {"text": "It prints 2."},
     ]
 
@@ -268,8 +302,12 @@ def test_server_tool_use_and_result_are_kept_apart_from_client_calls() -> None:
 def test_image_blocks() -> None:
     events = [
         start(0, image={"format": "png"}),
-        {"contentBlockDelta": {"contentBlockIndex": 0,
-                               "delta": {"image": {"source": {"bytes": b"\x89PNG"}}}}},
+        {
+            "contentBlockDelta": {
+                "contentBlockIndex": 0,
+                "delta": {"image": {"source": {"bytes": b"\x89PNG"}}},
+            }
+        },
         stop(0),
         message_stop(),
     ]
@@ -322,11 +360,21 @@ def test_metadata_members_are_all_kept() -> None:
         MESSAGE_START,
         delta(0, text="5"),
         stop(0),
-        {"messageStop": {"stopReason": "end_turn",
-                         "additionalModelResponseFields": {"stop_sequence": None}}},
-        {"metadata": {"usage": usage, "metrics": {"latencyMs": 9}, "trace": trace,
-                      "performanceConfig": {"latency": "optimized"},
-                      "serviceTier": {"type": "flex"}}},
+        {
+            "messageStop": {
+                "stopReason": "end_turn",
+                "additionalModelResponseFields": {"stop_sequence": None},
+            }
+        },
+        {
+            "metadata": {
+                "usage": usage,
+                "metrics": {"latencyMs": 9},
+                "trace": trace,
+                "performanceConfig": {"latency": "optimized"},
+                "serviceTier": {"type": "flex"},
+            }
+        },
     ]
     stream, deltas = fold(events)
     assert isinstance(deltas[-1], MetadataReceived)
@@ -353,8 +401,14 @@ def test_converse_dict_round_trip() -> None:
 
 
 def test_empty_text_delta_still_opens_a_block() -> None:
-    events = [MESSAGE_START, delta(0, text=""), stop(0), delta(1, text="Hi"), stop(1),
-              message_stop()]
+    events = [
+        MESSAGE_START,
+        delta(0, text=""),
+        stop(0),
+        delta(1, text="Hi"),
+        stop(1),
+        message_stop(),
+    ]
     stream, deltas = fold(events)
     assert [d.index for d in deltas if isinstance(d, BlockStopped)] == [0, 1]
     assert stream.response().content == [{"text": ""}, {"text": "Hi"}]
@@ -382,13 +436,15 @@ def test_any_interleaving_of_two_blocks_gives_the_same_answer(
     raw = json.dumps(args, ensure_ascii=False)
     rng = random.Random(seed)
     cuts = sorted(rng.sample(range(len(raw) + 1), k=min(3, len(raw) + 1)))
-    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
+    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     text_events = [delta(4, text=t) for t in texts]
     tool_events = [delta(9, toolUse={"input": p}) for p in pieces]
     merged: list[dict] = []
     while text_events or tool_events:
-        source = text_events if (text_events and (not tool_events or rng.random() < 0.5)) else (
-            tool_events
+        source = (
+            text_events
+            if (text_events and (not tool_events or rng.random() < 0.5))
+            else (tool_events)
         )
         merged.append(source.pop(0))
     events = [

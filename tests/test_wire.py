@@ -52,7 +52,9 @@ def _unblob(events: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     return events
 
 
-@pytest.mark.parametrize(("name", "body"), stream_bodies(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "body"), stream_bodies(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_recorded_bodies_decode_like_botocore(name: str, body: bytes) -> None:
     expected = botocore_events(body)
     assert expected, name
@@ -74,14 +76,20 @@ def test_every_split_point_gives_the_same_events() -> None:
         decoder = FrameDecoder()
         events = list(iter_events(decoder, body[:cut])) + list(iter_events(decoder, body[cut:]))
         assert events == whole, cut
-    assert whole[1] == ("contentBlockDelta",
-                        {"contentBlockIndex": 0, "delta": {"text": "héllo 🌍 мир"}})
+    assert whole[1] == (
+        "contentBlockDelta",
+        {"contentBlockIndex": 0, "delta": {"text": "héllo 🌍 мир"}},
+    )
 
 
 def test_padding_is_dropped_and_blobs_become_bytes() -> None:
     frame = encode_event(
-        {"contentBlockDelta": {"contentBlockIndex": 2,
-                               "delta": {"reasoningContent": {"redactedContent": b"\x01\x02"}}}}
+        {
+            "contentBlockDelta": {
+                "contentBlockIndex": 2,
+                "delta": {"reasoningContent": {"redactedContent": b"\x01\x02"}},
+            }
+        }
     )
     [(kind, body)] = ours(frame)
     assert kind == "contentBlockDelta"
@@ -92,9 +100,12 @@ def test_padding_is_dropped_and_blobs_become_bytes() -> None:
 def test_image_delta_bytes_are_decoded() -> None:
     body = decode_event(
         "contentBlockDelta",
-        json.dumps({"contentBlockIndex": 0,
-                    "delta": {"image": {"source": {"bytes": base64.b64encode(b"PNG").decode()}}}}
-                   ).encode(),
+        json.dumps(
+            {
+                "contentBlockIndex": 0,
+                "delta": {"image": {"source": {"bytes": base64.b64encode(b"PNG").decode()}}},
+            }
+        ).encode(),
     )
     assert body["delta"]["image"]["source"]["bytes"] == b"PNG"
 
