@@ -9,6 +9,7 @@ abandoned consumer calls ``cancel`` (which shuts the socket down) and the thread
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
@@ -57,10 +58,8 @@ async def iterate_in_thread(
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
-                try:
+                with contextlib.suppress(Exception):  # the consumer is gone; nothing to tell
                     close()
-                except Exception:  # noqa: S110 - the consumer is gone; nothing to tell
-                    pass
 
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
@@ -93,16 +92,15 @@ async def run_in_thread(function: Callable[[], T], *, name: str = "bedrock-call"
             future.set_exception(value)
 
     def run() -> None:
+        ok: bool
+        value: Any
         try:
-            result = function()
+            value = function()
+            ok = True
         except BaseException as exc:
             ok, value = False, exc
-        else:
-            ok, value = True, result
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
             loop.call_soon_threadsafe(settle, ok, value)
-        except RuntimeError:
-            pass
 
     threading.Thread(target=run, name=name, daemon=True).start()
     return await future

@@ -9,6 +9,8 @@ so code written for ``ChatBedrockConverse`` that catches ``ClientError`` keeps w
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
@@ -16,6 +18,7 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     ReadTimeoutError,
 )
@@ -35,6 +38,8 @@ from langchain_core.exceptions import (
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
 
+    from .stream import StreamResponse
+
 __all__ = [
     "BedrockAPIError",
     "BedrockAuthenticationError",
@@ -49,7 +54,63 @@ __all__ = [
     "InputConversionError",
     "StreamIntegrityError",
     "map_error",
+    "redact",
+    "register_secrets",
 ]
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+_REDACTED = "<redacted>"
+_SECRET_PATTERNS = (
+    # The Authorization header, in botocore's request repr and in "Name: value" form.
+    re.compile(r"(?i)(\bauthorization['\"]?\s*[:=]\s*b?['\"]?)[^'\"\r\n]+"),
+    # The session token as a header, in a canonical request, or as a query parameter.
+    re.compile(r"(?i)(\bx-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,&]+"),
+    # The access key id inside a SigV4 credential scope.
+    re.compile(r"(?i)(\b(?:x-amz-)?credential=)[^/\s,'\"&]+"),
+    # Secrets written as assignments (config files, environment dumps, reprs).
+    re.compile(
+        r"(?i)(\b(?:aws_)?(?:secret_access_key|session_token|secret_key)['\"]?\s*[:=]\s*['\"]?)"
+        r"[A-Za-z0-9/+=]{8,}"
+    ),
+    # Access key ids on their own (long-term AKIA..., temporary ASIA...).
+    re.compile(r"()\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+)
+_known_secrets: set[str] = set()
+
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    """Remember credential values so ``redact`` masks them wherever they appear.
+
+    Values shorter than 8 characters are ignored (masking them would mangle ordinary text).
+    """
+    for value in values:
+        if value and len(value) >= 8:
+            _known_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with credentials masked: Authorization and X-Amz-Security-Token values,
+    SigV4 credential scopes, key-shaped strings, and every value passed to
+    ``register_secrets``."""
+    for value in tuple(_known_secrets):  # a snapshot: another thread may be adding
+        if value in text:
+            text = text.replace(value, _REDACTED)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + _REDACTED, text)
+    return text
+
+
+def _scrub(error: BaseException) -> None:
+    """Mask credentials in a foreign exception kept as ``__cause__`` (in place)."""
+    args = tuple(redact(a) if isinstance(a, str) else a for a in error.args)
+    if args != error.args:
+        error.args = args
+    response = getattr(error, "response", None)
+    info = response.get("Error") if isinstance(response, dict) else None
+    if isinstance(info, dict) and isinstance(info.get("Message"), str):
+        info["Message"] = redact(info["Message"])
 
 
 class InputConversionError(ValueError):
@@ -68,8 +129,13 @@ class BedrockError(ModelError):
     """Base of every error a Bedrock call raises.
 
     Attributes carry what a caller needs to act or report: the Bedrock error ``code``,
-    ``status_code``, ``request_id``, ``model_id``, ``region`` and, when the failure came after
-    content had streamed, ``partial_message``: an ``AIMessage`` with everything received.
+    ``status_code``, ``request_id``, ``model_id``, ``region``, ``retry_after`` (seconds, when
+    Bedrock sent a hint), ``attempts`` (requests made, when retries were involved) and, when
+    the failure came after content had streamed, ``partial_message``: an ``AIMessage`` with
+    everything received (text, reasoning, finished tool calls, usage if known), and
+    ``partial_response``, the same answer as a framework-free ``StreamResponse``.
+    The foreign error (botocore, urllib3) is kept as ``__cause__``. Credentials are masked
+    in every message.
     """
 
     def __init__(
@@ -89,8 +155,10 @@ class BedrockError(ModelError):
         self.model_id = model_id
         self.region = region
         self.retry_after = retry_after
+        self.attempts: int | None = None
         self.partial_message: AIMessage | None = None
-        self.detail = message
+        self.partial_response: StreamResponse | None = None
+        self.detail = redact(message)
         ModelError.__init__(self, self._describe())
 
     def _describe(self) -> str:
@@ -103,6 +171,8 @@ class BedrockError(ModelError):
         text = f"{head} from {where}: {self.detail}"
         if self.request_id:
             text += f" [request id {self.request_id}]"
+        if self.attempts and self.attempts > 1:
+            text += f" (gave up after {self.attempts} attempts)"
         return text
 
     def __str__(self) -> str:
@@ -132,7 +202,7 @@ class _ServiceError(BedrockError, ClientError):
     def __init__(self, message: str, *, operation: str = "ConverseStream", **fields: Any):
         BedrockError.__init__(self, message, **fields)
         self.response: dict[str, Any] = {
-            "Error": {"Code": self.code or "", "Message": message},
+            "Error": {"Code": self.code or "", "Message": self.detail},
             "ResponseMetadata": {
                 "RequestId": self.request_id or "",
                 "HTTPStatusCode": self.status_code or 0,
@@ -196,6 +266,19 @@ class StreamIntegrityError(BedrockError, ModelAPIError):
 
     is_retryable = True
 
+
+class _ServiceTimeoutError(BedrockTimeoutError, _ServiceError):
+    """A timeout Bedrock reported (``ModelTimeoutException``, HTTP 408): also a ``ClientError``."""
+
+
+class _ServiceConnectionError(BedrockConnectionError, _ServiceError):
+    """A connection failure Bedrock reported as an HTTP error: also a ``ClientError``."""
+
+
+_SERVICE_VARIANTS: dict[type[BedrockError], type[_ServiceError]] = {
+    BedrockTimeoutError: _ServiceTimeoutError,
+    BedrockConnectionError: _ServiceConnectionError,
+}
 
 _BY_CODE: dict[str, type[BedrockError]] = {
     "ThrottlingException": BedrockRateLimitError,
@@ -276,7 +359,8 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
     """
     if isinstance(error, BedrockError):
         return error
-    where = {"model_id": model_id, "region": region}
+    _scrub(error)
+    where: dict[str, Any] = {"model_id": model_id, "region": region}
     if isinstance(error, ClientError):
         info = error.response.get("Error", {})
         meta = error.response.get("ResponseMetadata", {})
@@ -296,8 +380,9 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
             "retry_after": _retry_after(headers),
             **where,
         }
-        if issubclass(cls, _ServiceError):
-            mapped: BedrockError = cls(message, operation=error.operation_name, **fields)
+        service_cls = cls if issubclass(cls, _ServiceError) else _SERVICE_VARIANTS.get(cls)
+        if service_cls is not None:
+            mapped: BedrockError = service_cls(message, operation=error.operation_name, **fields)
         else:
             mapped = cls(message, **fields)
         return mapped
@@ -314,7 +399,10 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
         )
     name = type(error).__name__
     module = type(error).__module__ or ""
-    if module.startswith(("urllib3", "botocore", "http.client")):
+    # Transport failures only; botocore's configuration and validation errors (no region,
+    # an HTTP endpoint with an API key, bad parameters) are not worth a retry and
+    # propagate as themselves.
+    if isinstance(error, HTTPClientError) or module.startswith(("urllib3", "http.client")):
         if "Timeout" in name:
             return BedrockTimeoutError(str(error), code=name, **where)
         return BedrockConnectionError(f"{name}: {error}", code=name, **where)
