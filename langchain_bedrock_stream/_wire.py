@@ -76,11 +76,21 @@ class FrameDecoder:
 
     A frame is ``(message_type, event_or_exception_type, payload_bytes)``. Partial frames
     stay buffered until the rest arrives, so the caller may feed any split of the body.
+    A corrupt frame never costs the intact frames before it: they are returned, and the
+    error is raised by the next ``feed`` or by ``close``.
     """
 
     def __init__(self) -> None:
         self._pending = b""
         self._headers_cache: dict[bytes, tuple[str, str]] = {}
+        self._error: FrameError | None = None
+
+    def close(self) -> None:
+        """At the end of the body: raise a held-back error, or one for a truncated frame."""
+        if self._error is not None:
+            raise self._error
+        if self._pending:
+            raise FrameError(f"stream ended inside a frame ({len(self._pending)} bytes left over)")
 
     @property
     def pending_bytes(self) -> int:
@@ -89,8 +99,19 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[tuple[str, str, bytes]]:
         """Add ``data`` and return every frame it completes, in order."""
-        buf = self._pending + data if self._pending else data
+        if self._error is not None:
+            raise self._error
         frames: list[tuple[str, str, bytes]] = []
+        try:
+            self._decode(data, frames)
+        except FrameError as exc:
+            if not frames:
+                raise
+            self._error = exc
+        return frames
+
+    def _decode(self, data: bytes, frames: list[tuple[str, str, bytes]]) -> None:
+        buf = self._pending + data if self._pending else data
         pos, size = 0, len(buf)
         cache = self._headers_cache
         while size - pos >= 12:
@@ -123,7 +144,6 @@ class FrameDecoder:
             frames.append((kinds[0], kinds[1], buf[pos + 12 + headers_len : end - 4]))
             pos = end
         self._pending = buf[pos:] if pos < size else b""
-        return frames
 
     @staticmethod
     def _kinds(raw_headers: bytes) -> tuple[str, str]:

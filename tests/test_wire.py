@@ -147,3 +147,25 @@ def test_exception_frame_raises_with_type_and_message() -> None:
         next(events)
     assert caught.value.exception_type == "throttlingException"
     assert caught.value.message == "Too many tokens, please wait."
+
+
+def test_intact_frames_before_a_corrupt_one_are_returned_then_the_error() -> None:
+    good = encode_event({"messageStart": {"role": "assistant"}})
+    bad = bytearray(encode_event({"messageStop": {"stopReason": "end_turn"}}))
+    bad[-1] ^= 0x01
+    decoder = FrameDecoder()
+    frames = decoder.feed(good + bytes(bad))
+    assert [kind for _, kind, _ in frames] == ["messageStart"]
+    with pytest.raises(FrameError, match="message CRC mismatch"):
+        decoder.close()
+    with pytest.raises(FrameError, match="message CRC mismatch"):
+        decoder.feed(good)
+
+
+def test_close_reports_a_truncated_frame() -> None:
+    frame = encode_event({"messageStop": {"stopReason": "end_turn"}})
+    decoder = FrameDecoder()
+    decoder.feed(frame[:-1])
+    with pytest.raises(FrameError, match=r"stream ended inside a frame \(.* bytes left over\)"):
+        decoder.close()
+    FrameDecoder().close()  # a clean end raises nothing

@@ -2,7 +2,9 @@
 
 :class:`BedrockWireServer` answers ``POST /model/{modelId}/converse-stream`` and
 ``POST /model/{modelId}/converse`` the way the real service does (event-stream
-frames over chunked HTTP, AWS-style JSON errors), with scripted replies.  Point a
+frames over chunked HTTP, AWS-style JSON errors), with scripted replies; it also routes
+``POST /model/{modelId}/count-tokens`` (CountTokens), answered by a scripted
+:class:`JsonReply` such as ``JsonReply({"inputTokens": 42})``.  Point a
 real boto3 client at :attr:`BedrockWireServer.endpoint_url` and the whole stack
 (botocore's HTTP layer, event-stream decoder and error parser) is exercised
 offline.
@@ -19,6 +21,7 @@ import http
 import json
 import logging
 import re
+import ssl
 import threading
 import uuid
 from collections import deque
@@ -45,11 +48,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Operation = Literal["converse", "converse-stream"]
+Operation = Literal["converse", "converse-stream", "count-tokens"]
 """The Bedrock runtime operations the server routes."""
 
 _ERROR_TYPE_SUFFIX = "http://internal.amazon.com/coral/com.amazon.bedrock/"
-_ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|converse)$")
+_ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|converse|count-tokens)$")
+_OPERATIONS: dict[str, Operation] = {
+    "converse": "converse",
+    "converse-stream": "converse-stream",
+    "count-tokens": "count-tokens",
+}
 _MAX_HEAD_BYTES = 64 * 1024
 _BLOCK_BYTES = 64 * 1024
 
@@ -447,7 +455,7 @@ class _Connection(asyncio.Protocol):
                 f"no Bedrock runtime route for {request.method} {path}",
             )
             return await self._send_error(not_found, keep_alive)
-        operation: Operation = "converse-stream" if match["op"] == "converse-stream" else "converse"
+        operation: Operation = _OPERATIONS[match["op"]]
         try:
             parsed: Any = json.loads(request.body) if request.body else None
         except ValueError:
@@ -597,6 +605,10 @@ class BedrockWireServer:
             client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url,
                                   region_name="us-east-1", aws_access_key_id="test",
                                   aws_secret_access_key="test")
+
+    ``ssl_context`` (a server-side ``ssl.SSLContext``) serves HTTPS instead, for code that
+    needs TLS (Bedrock API keys are only sent over HTTPS); point boto3 at the certificate
+    with ``AWS_CA_BUNDLE``.
     """
 
     def __init__(
@@ -606,11 +618,13 @@ class BedrockWireServer:
         responder: Responder | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._replies: deque[Reply] = deque(replies)
         self._responder = responder
         self._host = host
         self._requested_port = port
+        self._ssl = ssl_context
         self._port: int | None = None
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -680,6 +694,7 @@ class BedrockWireServer:
                     self._host,
                     self._requested_port,
                     backlog=2048,
+                    ssl=self._ssl,
                 )
             )
             sockets = self._aio_server.sockets
@@ -722,7 +737,8 @@ class BedrockWireServer:
     @property
     def endpoint_url(self) -> str:
         """The URL to pass as ``endpoint_url`` to ``boto3.client("bedrock-runtime")``."""
-        return f"http://{self._host}:{self.port}"
+        scheme = "https" if self._ssl is not None else "http"
+        return f"{scheme}://{self._host}:{self.port}"
 
     def enqueue(self, *replies: Reply) -> None:
         """Append replies to the scripted list (thread-safe)."""

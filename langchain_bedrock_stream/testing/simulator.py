@@ -48,8 +48,8 @@ _NOT_NAMES = frozenset({
     "hello", "hey", "hi", "how", "i", "i'd", "i'm", "is", "it", "look", "me", "my", "please",
     "search", "show", "tell", "that", "the", "this", "what", "what's", "whats", "when",
     "where", "which", "who", "why", "would", "you", "should", "shall", "will", "was",
-    "were", "has", "have", "had", "did", "may", "might", "must", "let", "let's", "tell",
-    "weather", "is", "there", "today", "tomorrow", "now", "in", "on", "at", "for", "of",
+    "were", "has", "have", "had", "did", "may", "might", "must", "let", "let's", "weather",
+    "there", "today", "tomorrow", "now", "in", "on", "at", "for", "of",
 })
 # fmt: on
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")

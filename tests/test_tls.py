@@ -1,0 +1,122 @@
+"""The same streaming over TLS, as against real Bedrock: burst reads through the SSL layer
+(bytes it already decrypted are not visible to epoll), paced events, many async streams,
+and Bedrock API keys, which botocore only sends over HTTPS."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from langchain_bedrock_stream import ChatBedrockStream
+from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    cert, key = certificate
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def text_events(pieces: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"messageStart": {"role": "assistant"}},
+        *({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": p}}} for p in pieces),
+        {"contentBlockStop": {"contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "end_turn"}},
+        {
+            "metadata": {
+                "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+                "metrics": {"latencyMs": 1},
+            }
+        },
+    ]
+
+
+@pytest.fixture
+def server(tls: ssl.SSLContext) -> Iterator[BedrockWireServer]:
+    with BedrockWireServer(ssl_context=tls) as running:
+        assert running.endpoint_url.startswith("https://")
+        yield running
+
+
+def model_on(server: BedrockWireServer, **kwargs: Any) -> ChatBedrockStream:
+    return ChatBedrockStream(
+        model="us.amazon.nova-micro-v1:0",
+        region_name="us-east-1",
+        endpoint_url=server.endpoint_url,
+        **kwargs,
+    )
+
+
+def test_long_burst_over_tls(server: BedrockWireServer) -> None:
+    pieces = [f"w{i} " for i in range(3000)]
+    server.enqueue(StreamReply(text_events(pieces), batch=1))
+    chunks = list(model_on(server).stream("go"))
+    assert "".join(c.text for c in chunks) == "".join(pieces)
+    assert len(chunks) < 300
+
+
+def test_paced_events_over_tls_are_not_held_back(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(text_events(["a", "b", "c"]), delay=0.3))
+    assert [c.text for c in model_on(server).stream("go")] == ["a", "b", "c", ""]
+
+
+async def test_many_async_streams_over_tls(server: BedrockWireServer) -> None:
+    pieces = [f"p{i}" for i in range(40)]
+    for _ in range(32):
+        server.enqueue(StreamReply(text_events(pieces), delay=0.002, batch=3))
+    model = model_on(server)
+
+    async def one() -> str:
+        return "".join([c.text async for c in model.astream("go")])
+
+    assert await asyncio.gather(*(one() for _ in range(32))) == ["".join(pieces)] * 32
+
+
+def test_api_key_is_sent_as_a_bearer_token(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(text_events(["ok"])))
+    model = model_on(server, api_key="bedrock-api-key-for-tests")
+    assert "".join(c.text for c in model.stream("x")) == "ok"
+    assert server.requests[0].headers["authorization"] == "Bearer bedrock-api-key-for-tests"
+    assert "bedrock-api-key-for-tests" not in repr(model)
