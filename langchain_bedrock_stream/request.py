@@ -71,7 +71,17 @@ from langchain_core.messages import (
 
 from langchain_bedrock_stream.errors import InputConversionError
 
-__all__ = ["PLACEHOLDER_TEXT", "build_request", "to_converse_messages"]
+__all__ = [
+    "MAX_CACHE_POINTS",
+    "PLACEHOLDER_TEXT",
+    "REASONING_EFFORTS",
+    "base_model_name",
+    "build_request",
+    "check_cache_points",
+    "reasoning_fields",
+    "thinking_enabled",
+    "to_converse_messages",
+]
 
 PLACEHOLDER_TEXT = "."
 """Text sent where Bedrock rejects emptiness (see the module docstring for where)."""
@@ -1129,6 +1139,190 @@ def to_converse_messages(
     return system, _finish_turns(turns)
 
 
+# --- reasoning ------------------------------------------------------------------------------
+
+REASONING_EFFORTS = ("none", "low", "medium", "high", "xhigh", "max")
+"""Values of ``reasoning_effort``; each family accepts the subset listed in
+:func:`reasoning_fields`."""
+
+_GEO_PREFIXES = frozenset(
+    {"us", "eu", "apac", "ap", "global", "us-gov", "jp", "au", "ca", "sa", "amer", "in"}
+)
+_CLAUDE_VERSION = re.compile(
+    r"claude-(?:(?P<major>\d)-(?P<minor>\d)-[a-z]|"
+    r"(?:sonnet|opus|haiku|fable)-(?P<major2>\d+)(?:-(?P<minor2>\d{1,2})(?!\d))?)"
+)
+_THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384, "xhigh": 24576, "max": 32000}
+"""``reasoning_effort`` -> ``budget_tokens`` for Claude models that take a thinking budget."""
+_THINKING_HEADROOM = 4096
+"""Answer tokens added to a thinking budget when ``max_tokens`` is not set."""
+_MIN_THINKING_BUDGET = 1024
+
+
+def base_model_name(model_id: str) -> str:
+    """The foundation model name inside ``model_id``.
+
+    A model or inference-profile ARN gives its resource name, and a cross-region or global
+    profile prefix (``us.``, ``eu.``, ``global.``, ...) is dropped:
+    ``us.anthropic.claude-sonnet-4-6`` -> ``anthropic.claude-sonnet-4-6``. An application
+    inference profile ARN names no model; pass ``base_model_id`` for those.
+    """
+    name = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
+    head, sep, rest = name.partition(".")
+    if sep and head.lower() in _GEO_PREFIXES and "." in rest:
+        return rest
+    return name
+
+
+def _claude_version(model: str) -> tuple[int, int] | None:
+    match = _CLAUDE_VERSION.search(model)
+    if match is None:
+        return None
+    if match["major"] is not None:
+        return int(match["major"]), int(match["minor"])
+    return int(match["major2"]), int(match["minor2"] or 0)
+
+
+def _budget_thinking(budget: int) -> dict[str, Any]:
+    return {"thinking": {"type": "enabled", "budget_tokens": budget}}
+
+
+def _unsupported_effort(model: str, effort: str, levels: Sequence[str]) -> ValueError:
+    return ValueError(
+        f"reasoning_effort={effort!r} is not supported for {model}; use one of {list(levels)}"
+    )
+
+
+def reasoning_fields(
+    model_id: str, *, effort: str | None = None, budget: int | None = None
+) -> dict[str, Any]:
+    """``additionalModelRequestFields`` members that turn reasoning on for ``model_id``.
+
+    - ``budget`` (``thinking_budget``): Anthropic Claude only,
+      ``{"thinking": {"type": "enabled", "budget_tokens": budget}}`` (at least 1024).
+    - ``effort`` (``reasoning_effort``), by family:
+
+      - Claude 4.6 and later (adaptive thinking):
+        ``{"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}`` for
+        ``low``/``medium``/``high``/``xhigh``/``max``; ``none`` sends
+        ``{"thinking": {"type": "disabled"}}``.
+      - Claude 3.7 to 4.5 (budgeted thinking): a budget of 1024 / 4096 / 16384 / 24576 /
+        32000 tokens for ``low`` / ``medium`` / ``high`` / ``xhigh`` / ``max``; ``none``
+        sends nothing (thinking is off by default).
+      - Amazon Nova 2: ``{"reasoningConfig": {"type": "enabled", "maxReasoningEffort":
+        effort}}`` for ``low``/``medium``/``high``; ``none`` sends nothing.
+      - OpenAI gpt-oss: ``{"reasoning_effort": effort}`` for ``low``/``medium``/``high``.
+
+    Raises ``ValueError`` for other families and for values a family does not take (set
+    ``additional_model_request_fields`` directly for those), and when both are given.
+    """
+    if effort is None and budget is None:
+        return {}
+    if effort is not None and budget is not None:
+        raise ValueError(
+            "set either reasoning_effort or thinking_budget, not both "
+            f"(got reasoning_effort={effort!r}, thinking_budget={budget!r})"
+        )
+    model = base_model_name(model_id).lower()
+    claude = _claude_version(model) if "claude" in model else None
+    if budget is not None:
+        if "anthropic." not in model and "claude" not in model:
+            raise ValueError(
+                f"thinking_budget is an Anthropic Claude setting; {model_id!r} is not a Claude "
+                "model (use reasoning_effort or additional_model_request_fields)"
+            )
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < _MIN_THINKING_BUDGET:
+            raise ValueError(
+                f"thinking_budget must be an integer of at least {_MIN_THINKING_BUDGET} tokens, "
+                f"got {budget!r}"
+            )
+        return _budget_thinking(budget)
+    assert effort is not None
+    if effort not in REASONING_EFFORTS:
+        raise ValueError(
+            f"reasoning_effort must be one of {list(REASONING_EFFORTS)}, got {effort!r}"
+        )
+    if claude is not None and claude >= (4, 6):
+        if effort == "none":
+            return {"thinking": {"type": "disabled"}}
+        return {"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}
+    if claude is not None and claude >= (3, 7):
+        return {} if effort == "none" else _budget_thinking(_THINKING_BUDGETS[effort])
+    three_levels = ("none", "low", "medium", "high")
+    if model.startswith("amazon.nova-2"):
+        if effort not in three_levels:
+            raise _unsupported_effort(model_id, effort, three_levels)
+        if effort == "none":
+            return {}
+        return {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": effort}}
+    if model.startswith("openai.gpt-oss"):
+        if effort not in three_levels[1:]:
+            raise _unsupported_effort(model_id, effort, three_levels[1:])
+        return {"reasoning_effort": effort}
+    raise ValueError(
+        f"reasoning_effort is not supported for {model_id!r}: it is mapped for Anthropic "
+        "Claude 3.7 and later, Amazon Nova 2 and OpenAI gpt-oss models (for an application "
+        "inference profile ARN, set base_model_id); for other models put the model's own "
+        "reasoning setting in additional_model_request_fields"
+    )
+
+
+def thinking_enabled(model_id: str, fields: Mapping[str, Any] | None) -> bool:
+    """Whether ``fields`` (``additionalModelRequestFields``) turn Claude thinking on."""
+    model = base_model_name(model_id).lower()
+    if "anthropic." not in model and "claude" not in model:
+        return False
+    thinking = (fields or {}).get("thinking")
+    return isinstance(thinking, Mapping) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def _forces_tool_use(tool_config: Mapping[str, Any] | None) -> bool:
+    choice = (tool_config or {}).get("toolChoice")
+    return isinstance(choice, Mapping) and bool({"any", "tool"} & set(choice))
+
+
+# --- cache points -----------------------------------------------------------------------------
+
+MAX_CACHE_POINTS = 4
+"""Bedrock accepts at most this many ``cachePoint`` blocks in one request."""
+
+
+def _cache_point_block(ttl: str | None) -> _Block:
+    point: _Block = {"type": "default"}
+    if ttl is not None:
+        if ttl not in _CACHE_TTLS:
+            raise ValueError(f"cache ttl must be one of {list(_CACHE_TTLS)}, got {ttl!r}")
+        point["ttl"] = ttl
+    return {"cachePoint": point}
+
+
+def _count_cache_points(blocks: Any) -> int:
+    return sum(1 for block in blocks or () if isinstance(block, Mapping) and "cachePoint" in block)
+
+
+def check_cache_points(request: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` when ``request`` holds more cache points than Bedrock allows.
+
+    Counted: ``cachePoint`` blocks in ``system``, in ``toolConfig.tools`` and in the content
+    of every message.
+    """
+    counts = {
+        "system": _count_cache_points(request.get("system")),
+        "tools": _count_cache_points((request.get("toolConfig") or {}).get("tools")),
+        "messages": sum(
+            _count_cache_points(message.get("content")) for message in request.get("messages") or ()
+        ),
+    }
+    total = sum(counts.values())
+    if total > MAX_CACHE_POINTS:
+        where = ", ".join(f"{name}: {count}" for name, count in counts.items() if count)
+        raise ValueError(
+            f"the request has {total} cache points ({where}); Bedrock allows at most "
+            f"{MAX_CACHE_POINTS} per request: drop some cache_control markers or "
+            "cache_system / cache_tools"
+        )
+
+
 # --- the request ----------------------------------------------------------------------------
 
 _INFERENCE_KEYS = {
@@ -1201,28 +1395,75 @@ def build_request(
     prompt_variables: Mapping[str, Any] | None = None,
     output_config: Mapping[str, Any] | None = None,
     system_cache: bool = False,
+    tools_cache: bool = False,
+    cache_ttl: str | None = None,
+    reasoning_effort: str | None = None,
+    thinking_budget: int | None = None,
+    base_model_id: str | None = None,
 ) -> dict[str, Any]:
     """Build the kwargs of ``client.converse(**req)`` / ``client.converse_stream(**req)``.
 
     ``system`` and ``inferenceConfig`` are omitted when empty, every other member when not
     given. ``inference_config`` and ``guardrail_config`` take Converse (camelCase) keys or
     their snake_case names; ``service_tier`` and ``performance_config`` take a plain string
-    (``"flex"``, ``"optimized"``) too; ``system_cache`` puts a cache point after the system
-    prompt. ``guardrailConfig.streamProcessingMode`` exists only for ConverseStream.
+    (``"flex"``, ``"optimized"``) too. ``guardrailConfig.streamProcessingMode`` exists only
+    for ConverseStream.
+
+    Caching: ``system_cache`` puts a cache point after the system prompt, ``tools_cache``
+    one after the tools, both with ``cache_ttl`` (``"5m"`` or ``"1h"``) when given; a request
+    with more than :data:`MAX_CACHE_POINTS` cache points raises ``ValueError`` naming the
+    count.
+
+    Reasoning: ``reasoning_effort`` / ``thinking_budget`` add the model family's reasoning
+    fields (see :func:`reasoning_fields`; the family is read from ``base_model_id`` when
+    given, else from ``model_id``) under ``additionalModelRequestFields``, whose own keys
+    win. With a thinking budget and no ``maxTokens``, ``maxTokens`` becomes the budget plus
+    4096 (Anthropic requires it above the budget); a ``maxTokens`` at or below the budget
+    raises ``ValueError``. Forced tool choice (``any`` or a named tool) with Claude thinking
+    on raises ``ValueError``: Anthropic models reject that combination.
+
     Raises ``ValueError`` for an empty message list and ``InputConversionError`` for content
     that cannot be converted.
     """
     if not messages:
         raise ValueError("build_request needs at least one message; the message list is empty")
+    family = base_model_id or model_id
     system, turns = to_converse_messages(messages, model_id=model_id)
     if system_cache and system and "cachePoint" not in system[-1]:
-        system.append({"cachePoint": {"type": "default"}})
+        system.append(_cache_point_block(cache_ttl))
+    if tools_cache and tool_config and tool_config.get("tools"):
+        tools = list(tool_config["tools"])
+        if "cachePoint" not in tools[-1]:
+            tools.append(_cache_point_block(cache_ttl))
+        tool_config = {**tool_config, "tools": tools}
     request: dict[str, Any] = {"modelId": model_id, "messages": turns}
     if system:
         request["system"] = system
     inference = _renamed(inference_config or {}, _INFERENCE_KEYS)
+    derived = reasoning_fields(family, effort=reasoning_effort, budget=thinking_budget)
+    if derived:
+        additional_model_request_fields = {**derived, **(additional_model_request_fields or {})}
+    thinking = (additional_model_request_fields or {}).get("thinking")
+    if derived.get("thinking") is thinking and isinstance(thinking, Mapping):
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, int):
+            max_tokens = inference.get("maxTokens")
+            if max_tokens is None:
+                inference["maxTokens"] = budget + _THINKING_HEADROOM
+            elif max_tokens <= budget:
+                raise ValueError(
+                    f"max_tokens={max_tokens} must be greater than the thinking budget of "
+                    f"{budget} tokens (the budget is part of max_tokens): raise max_tokens or "
+                    "lower thinking_budget / reasoning_effort"
+                )
     if inference:
         request["inferenceConfig"] = inference
+    if _forces_tool_use(tool_config) and thinking_enabled(family, additional_model_request_fields):
+        raise ValueError(
+            f"tool_choice {dict((tool_config or {})['toolChoice'])!r} forces tool use, which "
+            f"{family} rejects while extended thinking is on: use tool_choice='auto' (or "
+            "none), or turn thinking off"
+        )
     optional: tuple[tuple[str, Any, Callable[[Any], Any]], ...] = (
         ("toolConfig", tool_config, dict),
         ("additionalModelRequestFields", additional_model_request_fields, dict),
@@ -1237,4 +1478,5 @@ def build_request(
     for member, value, normalise in optional:
         if value:
             request[member] = normalise(value)
+    check_cache_points(request)
     return request

@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-__all__ = ["convert_tool_choice", "convert_tools", "tool_config", "tool_names"]
+__all__ = ["closed_schema", "convert_tool_choice", "convert_tools", "tool_config", "tool_names"]
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PASS_THROUGH = ("toolSpec", "systemTool", "cachePoint")
@@ -89,17 +89,41 @@ def _one_tool(tool: Any, strict: bool | None) -> dict[str, Any]:
     return _tool_spec(tool, strict)
 
 
+def _cache_point_after(tool: Any) -> list[dict[str, Any]]:
+    """A cache point for a tool dict that carries Anthropic's ``cache_control`` marker."""
+    marker = tool.get("cache_control") if isinstance(tool, Mapping) else None
+    if not marker:
+        return []
+    point: dict[str, Any] = {"type": "default"}
+    ttl = marker.get("ttl") if isinstance(marker, Mapping) else None
+    if ttl is not None:
+        if ttl not in ("5m", "1h"):
+            raise ValueError(f"tool {_label(tool)}: cache ttl must be '5m' or '1h', got {ttl!r}")
+        point["ttl"] = ttl
+    return [{"cachePoint": point}]
+
+
 def convert_tools(tools: Sequence[Any], *, strict: bool | None = None) -> list[dict[str, Any]]:
     """Convert LangChain tools to Converse ``tools`` entries.
 
     Accepts ``BaseTool``s, pydantic models, TypedDicts, functions, JSON-schema dicts and
     OpenAI/Anthropic-format dicts (converted with ``convert_to_openai_tool``); Converse
     ``{"toolSpec"}``, ``{"systemTool"}`` and ``{"cachePoint"}`` entries pass through, and a
-    plain string names a system tool. ``strict`` sets ``toolSpec.strict`` on converted
-    tools (``True`` also closes every object schema with ``additionalProperties: false``).
+    plain string names a system tool. A tool dict with Anthropic's ``cache_control`` is
+    followed by a ``cachePoint`` (with its ``ttl``). ``strict`` sets ``toolSpec.strict`` on
+    converted tools (``True`` also closes every object schema with
+    ``additionalProperties: false``).
     Raises ``ValueError`` naming a tool with no valid name or a non-object schema.
     """
-    return [_one_tool(tool, strict) for tool in tools]
+    return [
+        entry for tool in tools for entry in (_one_tool(tool, strict), *_cache_point_after(tool))
+    ]
+
+
+def closed_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` with ``additionalProperties: false`` on every object that does not set it
+    (what strict tool use and Bedrock's native JSON-schema output require)."""
+    return dict(_close_objects(schema))
 
 
 def tool_names(tools: Sequence[Mapping[str, Any]]) -> list[str]:

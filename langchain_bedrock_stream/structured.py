@@ -1,0 +1,195 @@
+"""``with_structured_output`` for ``ChatBedrockStream``: three ways to get an object back.
+
+- ``function_calling`` (default): the schema becomes a tool and the model is made to call
+  it (``toolChoice`` naming it). Claude models reject forced tool use while extended
+  thinking is on (``thinking_budget``, ``reasoning_effort`` or a ``thinking`` request
+  field): then the tool is offered with automatic choice, a warning says so, and an answer
+  that does not call it parses to ``None``.
+- ``json_schema``: Bedrock's native structured output, ``outputConfig.textFormat`` of type
+  ``json_schema`` with the schema serialised as a string (every object closed with
+  ``additionalProperties: false``, as Anthropic models require); the answer text is the
+  JSON object.
+- ``json_mode``: nothing is added to the request (Bedrock has no open-ended JSON mode);
+  the prompt must ask for JSON, and the answer text is parsed as JSON (a Markdown-fenced
+  JSON block is accepted) and validated against ``schema`` when it is a pydantic model.
+
+Streaming yields growing partial objects: parsed tool arguments or partial JSON text,
+a dict for dict-like schemas, a validated pydantic object (once its required fields are
+present) for pydantic models. ``include_raw=True`` returns
+``{"raw": AIMessage, "parsed": ..., "parsing_error": Exception | None}`` instead of raising.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.exceptions import OutputParserException
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser
+from langchain_core.output_parsers.openai_tools import PydanticToolsParser
+from langchain_core.outputs import Generation
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import BaseModel, ValidationError
+from pydantic.v1 import BaseModel as BaseModelV1
+from pydantic.v1 import ValidationError as ValidationErrorV1
+
+from .request import reasoning_fields, thinking_enabled
+from .tools import closed_schema
+
+if TYPE_CHECKING:
+    from .chat_model import ChatBedrockStream
+
+__all__ = ["StructuredOutputMethod", "with_structured_output"]
+
+StructuredOutputMethod = Literal["function_calling", "json_schema", "json_mode"]
+"""How ``with_structured_output`` asks the model for the object."""
+
+_METHODS = ("function_calling", "json_schema", "json_mode")
+
+
+class _PydanticJsonParser(JsonOutputParser):
+    """JSON answer text -> a pydantic object; while streaming, an object each time the
+    partial JSON validates (so the required fields are there)."""
+
+    pydantic_object: type[BaseModel] | type[BaseModelV1]
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        data = super().parse_result(result, partial=partial)
+        if data is None:
+            return None
+        try:
+            if issubclass(self.pydantic_object, BaseModel):
+                return self.pydantic_object.model_validate(data)
+            return self.pydantic_object.parse_obj(data)
+        except (ValidationError, ValidationErrorV1) as err:
+            if partial:
+                return None
+            raise OutputParserException(
+                f"the answer does not match {self.pydantic_object.__name__}: {err}",
+                llm_output=json.dumps(data),
+            ) from err
+
+
+def _is_pydantic(schema: Any) -> bool:
+    """A pydantic model class, v2 or ``pydantic.v1``."""
+    return isinstance(schema, type) and is_basemodel_subclass(schema)
+
+
+def _function(schema: Any) -> dict[str, Any]:
+    """``schema`` as an OpenAI function dict (name, description, parameters)."""
+    try:
+        return dict(convert_to_openai_tool(schema)["function"])
+    except (ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"cannot use {schema!r} as a structured output schema: {err}") from None
+
+
+def _thinking_on(model: ChatBedrockStream) -> bool:
+    fields = {
+        **reasoning_fields(
+            model.base_model_id or model.model_id,
+            effort=model.reasoning_effort,
+            budget=model.thinking_budget,
+        ),
+        **(model.additional_model_request_fields or {}),
+    }
+    return thinking_enabled(model.base_model_id or model.model_id, fields)
+
+
+def _function_calling(
+    model: ChatBedrockStream, schema: Any, strict: bool | None, trace: dict[str, Any]
+) -> tuple[Runnable[Any, Any], Runnable[Any, Any]]:
+    name = _function(schema)["name"]
+    choice: str | None = name
+    if _thinking_on(model):
+        warnings.warn(
+            f"{model.model_id} rejects forced tool use while extended thinking is on: the "
+            f"structured output tool {name!r} is offered with automatic tool choice, so the "
+            "model may answer without calling it (parsed is then None). Use "
+            "method='json_schema', or turn thinking off, to guarantee the object.",
+            stacklevel=3,
+        )
+        choice = None
+    llm = model.bind_tools([schema], tool_choice=choice, strict=strict, **trace)
+    parser: Runnable[Any, Any] = (
+        PydanticToolsParser(tools=[schema], first_tool_only=True)
+        if _is_pydantic(schema)
+        else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+    )
+    return llm, parser
+
+
+def _json_schema(
+    model: ChatBedrockStream, schema: Any, trace: dict[str, Any]
+) -> tuple[Runnable[Any, Any], Runnable[Any, Any]]:
+    function = _function(schema)
+    parameters = function.get("parameters") or {"type": "object", "properties": {}}
+    definition: dict[str, Any] = {
+        "name": function["name"],
+        "schema": json.dumps(closed_schema(parameters)),
+    }
+    if function.get("description"):
+        definition["description"] = function["description"]
+    output_config = {
+        **(model.output_config or {}),
+        "textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}},
+    }
+    llm = model.bind(output_config=output_config, **trace)
+    return llm, _json_parser(schema)
+
+
+def _json_parser(schema: Any) -> Runnable[Any, Any]:
+    if _is_pydantic(schema):
+        return _PydanticJsonParser(pydantic_object=schema)
+    return JsonOutputParser()
+
+
+def with_structured_output(
+    model: ChatBedrockStream,
+    schema: Mapping[str, Any] | type,
+    *,
+    method: StructuredOutputMethod = "function_calling",
+    include_raw: bool = False,
+    strict: bool | None = None,
+    **kwargs: Any,
+) -> Runnable[LanguageModelInput, Any]:
+    """A runnable that answers with ``schema`` objects (see the module docstring).
+
+    ``schema``: a pydantic model (answers are instances), a TypedDict, a JSON schema dict
+    or an OpenAI/Anthropic tool dict (answers are dicts). ``strict`` applies to
+    ``function_calling`` (``toolSpec.strict``). Raises ``ValueError`` for an unknown method
+    or a missing schema and ``TypeError`` for unknown keyword arguments.
+    """
+    if kwargs:
+        raise TypeError(f"unsupported argument(s) for with_structured_output: {sorted(kwargs)}")
+    if method not in _METHODS:
+        raise ValueError(
+            f"unknown structured output method {method!r}; use one of {list(_METHODS)}"
+        )
+    if schema is None:
+        raise ValueError("with_structured_output needs a schema")
+    trace = {
+        "ls_structured_output_format": {
+            "kwargs": {"method": method, **({"strict": strict} if strict is not None else {})},
+            "schema": schema,
+        }
+    }
+    if method == "function_calling":
+        llm, parser = _function_calling(model, schema, strict, trace)
+    elif method == "json_schema":
+        llm, parser = _json_schema(model, schema, trace)
+    else:
+        llm, parser = model.bind(**trace), _json_parser(schema)
+    if not include_raw:
+        return llm | parser
+    parse = RunnablePassthrough.assign(
+        parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+    ).with_fallbacks(
+        [RunnablePassthrough.assign(parsed=lambda _: None)], exception_key="parsing_error"
+    )
+    return RunnableMap(raw=llm) | parse
