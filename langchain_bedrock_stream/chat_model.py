@@ -6,32 +6,29 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.output_parsers import JsonOutputKeyToolsParser, JsonOutputParser
-from langchain_core.output_parsers.openai_tools import PydanticToolsParser
+from langchain_core.messages.ai import LC_ID_PREFIX
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.utils import secret_from_env
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from . import pricing
-from ._threads import iterate_in_thread, run_in_thread
+from ._threads import run_in_thread
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
-from .client import ClientSettings, RetryPolicy, StreamHandle, build_client, converse
-from .client import converse_stream as _converse_stream
-from .errors import BedrockError
+from .client import ClientSettings, RetryPolicy, build_client, converse, resolve_policy
+from .errors import BedrockError, InputConversionError
 from .request import build_request
-from .stream import BedrockStream, StreamResponse
+from .stream import BedrockStream, Delta, StreamResponse
+from .streaming import StreamHandle, aconverse_stream, converse_stream
 from .tools import convert_tool_choice, convert_tools, tool_config, tool_names
 
 __all__ = ["ChatBedrockStream"]
@@ -55,8 +52,19 @@ _PER_CALL = {
     "request_metadata",
     "prompt_variables",
     "output_config",
+    "reasoning_effort",
+    "thinking_budget",
+    "cache_system",
+    "cache_tools",
+    "cache_ttl",
     "stream",
 }
+
+
+def _message_id(run_manager: Any) -> str | None:
+    """The id LangChain gives a run's message, so streamed chunks and the final message match
+    (LangGraph groups chunks by it and does not repeat an answer it has streamed)."""
+    return f"{LC_ID_PREFIX}-{run_manager.run_id}" if run_manager else None
 
 
 @dataclass
@@ -90,7 +98,8 @@ class ChatBedrockStream(BaseChatModel):
                 print(chunk.text, end="", flush=True)
     """
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # Unknown constructor arguments are errors, so a typo (``max_token=``) is not ignored.
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, extra="forbid")
 
     # --- which model, where, as whom ---
     model_id: str = Field(alias="model")
@@ -112,6 +121,9 @@ class ChatBedrockStream(BaseChatModel):
     aws_session_token: SecretStr | None = Field(
         default_factory=secret_from_env("AWS_SESSION_TOKEN", default=None)
     )
+    bedrock_api_key: SecretStr | None = Field(default=None, alias="api_key")
+    """A Bedrock API key, sent as a bearer token instead of signing with AWS credentials
+    (boto3 also reads one from ``AWS_BEARER_TOKEN_BEDROCK`` by itself)."""
     endpoint_url: str | None = Field(default=None, alias="base_url")
     """Custom endpoint (VPC endpoint, proxy, or the local simulator)."""
     config: Any = None
@@ -123,21 +135,62 @@ class ChatBedrockStream(BaseChatModel):
     default_headers: Mapping[str, str] | None = None
     """Extra HTTP headers sent with every request."""
 
-    # --- inference parameters ---
+    # --- inference parameters (each one can also be passed per call or with ``bind``) ---
     temperature: float | None = None
+    """``inferenceConfig.temperature``."""
     max_tokens: int | None = None
+    """``inferenceConfig.maxTokens``: the most tokens the answer may use."""
     top_p: float | None = None
+    """``inferenceConfig.topP``."""
     stop_sequences: list[str] | None = Field(default=None, alias="stop")
+    """``inferenceConfig.stopSequences``; a call's ``stop`` replaces them."""
     system: list[str | dict[str, Any]] | None = None
     """System prompt blocks prepended to every request."""
     additional_model_request_fields: dict[str, Any] | None = None
+    """Model-specific request fields (``additionalModelRequestFields``), e.g.
+    ``{"top_k": 50}``; its keys win over those ``reasoning_effort`` / ``thinking_budget`` add."""
     additional_model_response_field_paths: list[str] | None = None
+    """JSON pointers of model-specific response fields to return (e.g. ``["/stop_sequence"]``);
+    they arrive in ``response_metadata["additionalModelResponseFields"]``."""
     guardrail_config: dict[str, Any] | None = Field(default=None, alias="guardrails")
-    performance_config: Mapping[str, Any] | None = None
+    """``guardrailConfig``: ``guardrailIdentifier``, ``guardrailVersion``, ``trace``
+    (``enabled``/``enabled_full``: the assessment arrives in ``response_metadata["trace"]``)
+    and, for streaming, ``streamProcessingMode`` (``sync``/``async``; left out of non-streamed
+    calls, which reject it). snake_case keys are accepted."""
+    performance_config: Mapping[str, Any] | str | None = None
+    """``performanceConfig``, e.g. ``{"latency": "optimized"}`` or just ``"optimized"``."""
     service_tier: Literal["priority", "default", "flex", "reserved"] | None = None
+    """``serviceTier.type``."""
     request_metadata: dict[str, str] | None = None
+    """``requestMetadata``: key-value tags recorded with the invocation (for log filtering)."""
     output_config: dict[str, Any] | None = None
+    """``outputConfig``, e.g. a native JSON-schema ``textFormat`` (a dict schema is
+    serialised for you); ``with_structured_output(method="json_schema")`` sets it."""
     prompt_variables: dict[str, Any] | None = None
+    """``promptVariables`` for a Bedrock Prompt Management ARN used as the model id:
+    ``{"topic": "cats"}`` or ``{"topic": {"text": "cats"}}``."""
+    reasoning_effort: Literal["none", "low", "medium", "high", "xhigh", "max"] | None = None
+    """Turn reasoning on with a family-neutral level. Anthropic Claude 4.6 and later: adaptive
+    thinking with ``output_config.effort``; Claude 3.7 to 4.5: thinking with a budget of
+    1024 / 4096 / 16384 / 24576 / 32000 tokens for low / medium / high / xhigh / max; Amazon
+    Nova 2: ``reasoningConfig.maxReasoningEffort`` (low/medium/high); OpenAI gpt-oss:
+    ``reasoning_effort`` (low/medium/high). Other models raise ``ValueError`` (use
+    ``additional_model_request_fields``). Claude thinking rejects forced tool choice and
+    non-default ``temperature``/``top_k``."""
+    thinking_budget: int | None = None
+    """Anthropic Claude extended thinking with this many budget tokens (at least 1024):
+    ``thinking: {"type": "enabled", "budget_tokens": N}``. ``max_tokens`` must exceed it and
+    defaults to the budget plus 4096. Give either this or ``reasoning_effort``."""
+    cache_system: bool = False
+    """Put a ``cachePoint`` after the system prompt (prompt caching)."""
+    cache_tools: bool = False
+    """Put a ``cachePoint`` after the tool definitions (prompt caching)."""
+    cache_ttl: Literal["5m", "1h"] | None = None
+    """Time to live of the cache points ``cache_system`` / ``cache_tools`` add (the model's
+    default when unset). A request holds at most 4 cache points in all."""
+    count_tokens_via_api: bool = False
+    """``get_num_tokens_from_messages`` asks Bedrock's CountTokens API (a network call,
+    Anthropic Claude models) instead of estimating locally."""
     supports_tool_choice_values: Sequence[Literal["auto", "any", "tool"]] | None = None
 
     # --- behaviour ---
@@ -146,7 +199,23 @@ class ChatBedrockStream(BaseChatModel):
     stream_chunking: Literal["burst", "event"] = "burst"
     """``burst``: one chunk for all events already received; ``event``: one chunk per event."""
     max_retries: int | None = None
-    """Retries before the first content arrives (default 3)."""
+    """Retries before the first content arrives (default 3).
+
+    Throttling, 5xx, ``ModelNotReady``, timeouts and connection errors are retried, as HTTP
+    errors or as exception frames at the start of the stream, with exponential backoff and
+    jitter; never after content reached the caller. One retry layer runs: when ``config``
+    turns botocore's own retries on (or a ready ``client`` retries), ours step aside, and
+    asking for both raises ``ValueError``."""
+    retry_policy: RetryPolicy | None = Field(default=None, exclude=True)
+    """Backoff details (delays, total time budget, a sleep hook); ``max_retries`` overrides
+    its count when both are given."""
+    resume_on_stream_error: bool = False
+    """Continue a text answer cut short by a transient failure (dropped connection,
+    truncated stream, 5xx or throttling exception frame) with a new request that sends the
+    partial text back as an assistant prefill; the continuation is stitched onto the same
+    stream without repeating text. Only for text-only partial answers (not after tool calls,
+    reasoning, citations or other blocks); the model must accept an assistant prefill;
+    ``max_tokens`` applies to each request; usage reports the continuation request."""
     timeout: float | None = None
     """Socket read timeout in seconds."""
 
@@ -208,6 +277,7 @@ class ChatBedrockStream(BaseChatModel):
             "aws_access_key_id": "AWS_ACCESS_KEY_ID",
             "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
             "aws_session_token": "AWS_SESSION_TOKEN",
+            "bedrock_api_key": "AWS_BEARER_TOKEN_BEDROCK",
         }
 
     def __getstate__(self) -> dict[Any, Any]:
@@ -250,17 +320,11 @@ class ChatBedrockStream(BaseChatModel):
         def reveal(secret: SecretStr | None) -> str | None:
             return secret.get_secret_value() if secret is not None else None
 
-        keys = (
-            {}
-            if self.credentials_profile_name
-            else {
-                "aws_access_key_id": reveal(self.aws_access_key_id),
-                "aws_secret_access_key": reveal(self.aws_secret_access_key),
-                "aws_session_token": reveal(self.aws_session_token),
-            }
-        )
-        if not (keys.get("aws_access_key_id") and keys.get("aws_secret_access_key")):
-            keys = {}
+        key_id = reveal(self.aws_access_key_id)
+        secret = reveal(self.aws_secret_access_key)
+        # Explicit keys (or the AWS_* variables) unless a named profile was asked for;
+        # otherwise boto3's own chain (profiles, SSO, container and instance roles).
+        explicit = bool(key_id and secret and not self.credentials_profile_name)
         client = build_client(
             ClientSettings(
                 region_name=self._region(),
@@ -268,7 +332,10 @@ class ChatBedrockStream(BaseChatModel):
                 endpoint_url=self.endpoint_url,
                 config=self.config,
                 timeout=self.timeout,
-                **keys,
+                aws_access_key_id=key_id if explicit else None,
+                aws_secret_access_key=secret if explicit else None,
+                aws_session_token=reveal(self.aws_session_token) if explicit else None,
+                bearer_token=reveal(self.bedrock_api_key),
             )
         )
         if self.default_headers:
@@ -282,7 +349,9 @@ class ChatBedrockStream(BaseChatModel):
         return client
 
     def _policy(self) -> RetryPolicy:
-        return RetryPolicy(max_retries=3 if self.max_retries is None else self.max_retries)
+        return resolve_policy(
+            self.retry_policy, max_retries=self.max_retries, config=self.config, client=self.client
+        )
 
     # --- request ---
 
@@ -322,7 +391,7 @@ class ChatBedrockStream(BaseChatModel):
         if self.system:
             from langchain_core.messages import SystemMessage
 
-            system_messages = [SystemMessage(content=list(self.system))]  # type: ignore[arg-type]
+            system_messages = [SystemMessage(content=list(self.system))]
         return build_request(
             [*system_messages, *messages],
             model_id=pick("model", pick("model_id", self.model_id)),
@@ -340,7 +409,20 @@ class ChatBedrockStream(BaseChatModel):
             request_metadata=pick("request_metadata", self.request_metadata),
             prompt_variables=pick("prompt_variables", self.prompt_variables),
             output_config=pick("output_config", self.output_config),
+            system_cache=pick("cache_system", self.cache_system),
+            tools_cache=pick("cache_tools", self.cache_tools),
+            cache_ttl=pick("cache_ttl", self.cache_ttl),
+            base_model_id=self.base_model_id,
+            **self._reasoning(kwargs),
         )
+
+    def _reasoning(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """``reasoning_effort`` / ``thinking_budget`` for one call: a call's own value
+        replaces both constructor values."""
+        names = ("reasoning_effort", "thinking_budget")
+        if any(kwargs.get(name) is not None for name in names):
+            return {name: kwargs.get(name) for name in names}
+        return {name: getattr(self, name) for name in names}
 
     # --- answers ---
 
@@ -375,34 +457,38 @@ class ChatBedrockStream(BaseChatModel):
             latency=(response.performance_config or {}).get("latency"),
         )
 
-    def _chunks(
-        self, request: dict[str, Any], run: _Run
-    ) -> Iterator[tuple[ChatGenerationChunk, str]]:
-        """Generation chunks of one streamed call, the closing chunk last (shared sync/async)."""
-        stream: BedrockStream | None = None
-        try:
-            for batch, stream in _converse_stream(
-                self._get_client(),
-                request,
-                policy=self._policy(),
-                region=self._region(),
-                handle=run.handle,
-                per_event=self.stream_chunking == "event",
-            ):
-                made = chunk_from_deltas(batch)
-                if made is None:
-                    continue
-                if run.first_token is None:
-                    run.first_token = time.perf_counter()
-                yield ChatGenerationChunk(message=made[0]), made[1]
-        except BedrockError as exc:
-            if stream is not None and stream.has_content:
-                exc.partial_message = message_from_response(
-                    stream.response(), model_id=run.model_id, request_id=run.handle.request_id
-                )
-            raise
-        if stream is None:  # cancelled before the stream opened
-            return
+    def _stream_options(self, run: _Run) -> dict[str, Any]:
+        return {
+            "policy": self._policy(),
+            "region": self._region(),
+            "handle": run.handle,
+            "per_event": self.stream_chunking == "event",
+            "resume": self.resume_on_stream_error,
+        }
+
+    @staticmethod
+    def _chunk(run: _Run, batch: list[Delta]) -> tuple[ChatGenerationChunk, str] | None:
+        """One generation chunk (and its text) for a batch of deltas, if it has content."""
+        made = chunk_from_deltas(batch)
+        if made is None:
+            return None
+        if run.first_token is None:
+            run.first_token = time.perf_counter()
+        return ChatGenerationChunk(message=made[0]), made[1]
+
+    @staticmethod
+    def _attach_partial(run: _Run, exc: BedrockError, stream: BedrockStream | None) -> None:
+        """Give a failure the answer received so far, as ``partial_message``."""
+        partial = exc.partial_response
+        if partial is None and stream is not None and stream.has_content:
+            partial = stream.response()
+        if partial is not None:
+            exc.partial_message = message_from_response(
+                partial, model_id=run.model_id, request_id=run.handle.request_id
+            )
+
+    def _last(self, run: _Run, stream: BedrockStream) -> tuple[ChatGenerationChunk, str]:
+        """The closing chunk: usage, metadata, cost and timing."""
         run.response = response = stream.response()
         last = final_chunk(
             response,
@@ -410,11 +496,50 @@ class ChatBedrockStream(BaseChatModel):
             request_id=run.handle.request_id,
             extra=self._extra(run, response),
         )
-        yield ChatGenerationChunk(message=last), ""
+        return ChatGenerationChunk(message=last), ""
 
-    def _start(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-               ) -> tuple[dict[str, Any], _Run]:
+    def _chunks(
+        self, request: dict[str, Any], run: _Run
+    ) -> Generator[tuple[ChatGenerationChunk, str], None, None]:
+        """Generation chunks of one streamed call, the closing chunk last."""
+        stream: BedrockStream | None = None
+        try:
+            for batch, stream in converse_stream(  # noqa: B007 - read after the loop
+                self._get_client(), request, **self._stream_options(run)
+            ):
+                made = self._chunk(run, batch)
+                if made is not None:
+                    yield made
+        except BedrockError as exc:
+            self._attach_partial(run, exc, stream)
+            raise
+        if stream is not None:  # None: cancelled before the stream opened
+            yield self._last(run, stream)
+
+    async def _achunks(
+        self, request: dict[str, Any], run: _Run
+    ) -> AsyncIterator[tuple[ChatGenerationChunk, str]]:
+        """``_chunks`` on the event loop (the same steps; only the waiting differs)."""
+        stream: BedrockStream | None = None
+        try:
+            async for batch, stream in aconverse_stream(  # noqa: B007 - read after the loop
+                self._get_client(), request, **self._stream_options(run)
+            ):
+                made = self._chunk(run, batch)
+                if made is not None:
+                    yield made
+        except BedrockError as exc:
+            self._attach_partial(run, exc, stream)
+            raise
+        if stream is not None:
+            yield self._last(run, stream)
+
+    def _start(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], _Run]:
         request = self._request(messages, stop, kwargs)
+        _check_tool_results(request, messages)
+        self._get_client()  # built (once) before the clock starts: timing is the call's own
         return request, _Run(request["modelId"], time.perf_counter(), StreamHandle())
 
     def _stream(
@@ -443,9 +568,7 @@ class ChatBedrockStream(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         request, run = self._start(messages, stop, kwargs)
-        async for chunk, text in iterate_in_thread(
-            lambda: self._chunks(request, run), run.handle.cancel
-        ):
+        async for chunk, text in self._achunks(request, run):
             if run_manager:
                 await run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk
@@ -471,23 +594,28 @@ class ChatBedrockStream(BaseChatModel):
         handlers = run_manager.handlers if run_manager else []
         return any(isinstance(h, _StreamingCallbackHandler) for h in handlers)
 
-    def _result(self, run: _Run) -> ChatResult:
+    def _result(self, run: _Run, message_id: str | None = None) -> ChatResult:
         response = run.response
-        assert response is not None  # noqa: S101 - _chunks sets it before its last chunk
+        assert response is not None
         message = message_from_response(
             response,
             model_id=run.model_id,
             request_id=run.handle.request_id,
             extra=self._extra(run, response),
         )
+        message.id = message_id
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _converse(self, request: dict[str, Any], run: _Run) -> ChatResult:
         guardrail = request.get("guardrailConfig")
         if guardrail and "streamProcessingMode" in guardrail:
             # A ConverseStream-only setting; Converse rejects it.
-            request = {**request, "guardrailConfig": {
-                k: v for k, v in guardrail.items() if k != "streamProcessingMode"}}
+            request = {
+                **request,
+                "guardrailConfig": {
+                    k: v for k, v in guardrail.items() if k != "streamProcessingMode"
+                },
+            }
         response, request_id = converse(
             self._get_client(), request, policy=self._policy(), region=self._region()
         )
@@ -505,10 +633,12 @@ class ChatBedrockStream(BaseChatModel):
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
             return self._converse(request, run)
+        message_id = _message_id(run_manager)
         for chunk, text in self._chunks(request, run):
             if run_manager:
+                chunk.message.id = message_id
                 run_manager.on_llm_new_token(text, chunk=chunk)
-        return self._result(run)
+        return self._result(run, message_id)
 
     async def _agenerate(
         self,
@@ -520,12 +650,12 @@ class ChatBedrockStream(BaseChatModel):
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
             return await run_in_thread(lambda: self._converse(request, run))
-        async for chunk, text in iterate_in_thread(
-            lambda: self._chunks(request, run), run.handle.cancel
-        ):
+        message_id = _message_id(run_manager)
+        async for chunk, text in self._achunks(request, run):
             if run_manager:
+                chunk.message.id = message_id
                 await run_manager.on_llm_new_token(text, chunk=chunk)
-        return self._result(run)
+        return self._result(run, message_id)
 
     # --- tools and structured output ---
 
@@ -553,59 +683,67 @@ class ChatBedrockStream(BaseChatModel):
         strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
-        """Answers parsed into ``schema``.
+        """Answers parsed into ``schema`` (a pydantic model, TypedDict or JSON schema).
 
-        ``function_calling`` forces a tool named after the schema; ``json_schema`` uses
-        Bedrock's native ``outputConfig.textFormat`` JSON schema; ``json_mode`` asks for a
-        JSON object answer through the same native output format with an open schema.
+        ``function_calling`` forces a tool named after the schema (automatic choice, with a
+        warning, when Claude thinking is on: Anthropic rejects forced tool use with it);
+        ``json_schema`` uses Bedrock's native ``outputConfig.textFormat`` JSON schema;
+        ``json_mode`` parses a JSON answer the prompt asked for. ``include_raw=True`` gives
+        ``{"raw", "parsed", "parsing_error"}``; streaming yields growing partial objects.
+        See ``langchain_bedrock_stream.structured``.
         """
-        if kwargs:
-            raise TypeError(f"unsupported argument(s): {sorted(kwargs)}")
-        is_model = isinstance(schema, type) and issubclass(schema, BaseModel)
-        if method == "function_calling":
-            name = convert_to_openai_tool(schema)["function"]["name"]
-            llm: Runnable[Any, Any] = self.bind_tools([schema], tool_choice=name, strict=strict)
-            parser: Runnable[Any, Any] = (
-                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
-                if is_model
-                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-            )
-        elif method in ("json_schema", "json_mode"):
-            import json
+        from .structured import with_structured_output
 
-            if method == "json_schema":
-                spec = convert_to_openai_tool(schema)["function"]
-                json_schema = spec.get("parameters") or {"type": "object"}
-                name, description = spec["name"], spec.get("description")
-            else:
-                json_schema, name, description = {"type": "object"}, "json_object", None
-            definition: dict[str, Any] = {"schema": json.dumps(json_schema), "name": name}
-            if description:
-                definition["description"] = description
-            llm = self.bind(
-                output_config={
-                    "textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}
-                }
-            )
-            if is_model and method == "json_schema":
-                from langchain_core.output_parsers import PydanticOutputParser
-
-                parser = PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
-            else:
-                parser = JsonOutputParser()
-        else:
-            raise ValueError(
-                f"unknown structured output method {method!r}; "
-                "use 'function_calling', 'json_schema' or 'json_mode'"
-            )
-        if not include_raw:
-            return llm | parser
-        parsed = RunnablePassthrough.assign(
-            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
-        ).with_fallbacks(
-            [RunnablePassthrough.assign(parsed=lambda _: None)], exception_key="parsing_error"
+        return with_structured_output(
+            self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )
-        return RunnableMap(raw=llm) | parsed
+
+    # --- token counting ---
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Input tokens of ``messages`` (and ``tools``) as this model would send them.
+
+        A local estimate by default (no network); with ``count_tokens_via_api=True``,
+        Bedrock's CountTokens API answers (a network call; Anthropic Claude models).
+        See ``langchain_bedrock_stream.tokens``.
+        """
+        from .tokens import count_message_tokens
+
+        return count_message_tokens(self, messages, tools)
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimated tokens of ``text`` (local, no tokenizer download)."""
+        from .tokens import estimate_text_tokens
+
+        return estimate_text_tokens(text)
+
+
+def _check_tool_results(request: Mapping[str, Any], messages: Sequence[BaseMessage]) -> None:
+    """Refuse, before sending, a tool result that answers no earlier tool call."""
+    called: list[str] = []
+    for turn in request.get("messages") or []:
+        for block in turn.get("content") or []:
+            if turn.get("role") == "assistant" and "toolUse" in block:
+                called.append(block["toolUse"].get("toolUseId"))
+            elif turn.get("role") == "user" and "toolResult" in block:
+                tool_use_id = block["toolResult"].get("toolUseId")
+                if tool_use_id in called:
+                    continue
+                where = next(
+                    (
+                        f"message {i} ({type(m).__name__})"
+                        for i, m in enumerate(messages)
+                        if getattr(m, "tool_call_id", None) == tool_use_id
+                    ),
+                    "a user message",
+                )
+                raise InputConversionError(
+                    f"{where}: tool result for tool call id {tool_use_id!r} has no matching "
+                    f"tool call in an earlier AI message (tool call ids so far: {called})",
+                    block=block,
+                )
 
 
 def _allow_loading() -> None:

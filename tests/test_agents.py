@@ -77,3 +77,32 @@ def test_streamed_agent_run_streams_tool_call_and_answer() -> None:
     # both model calls went over ConverseStream, each streamed in several chunks
     assert [r.operation for r in server.requests] == ["converse-stream", "converse-stream"]
     assert len(chunks) > 4
+
+
+def test_streamed_agent_chunks_share_their_run_id_and_are_not_repeated() -> None:
+    @tool
+    def get_weather_city(city: str) -> str:
+        """Get the weather for a city."""
+        return f"Sunny in {city}."
+
+    with BedrockWireServer(responder=make_simulator_responder()) as server:
+        model = ChatBedrockStream(
+            model="us.amazon.nova-micro-v1:0",
+            region_name="us-east-1",
+            endpoint_url=server.endpoint_url,
+        )
+        agent = create_agent(model, tools=[get_weather_city])
+        streamed = [
+            message
+            for message, _ in agent.stream(
+                {"messages": [{"role": "user", "content": "What is the weather in Paris?"}]},
+                stream_mode="messages",
+            )
+            if isinstance(message, AIMessage)
+        ]
+    # one id per model call, the same on every chunk of that call
+    ids = [m.id for m in streamed]
+    assert all(i and i.startswith("lc_run-") for i in ids)
+    assert len(set(ids)) == 2
+    # the finished answer is not sent again as a whole message after its chunks
+    assert all(isinstance(m, AIMessageChunk) for m in streamed)

@@ -269,7 +269,7 @@ async def _many_streams(model: ChatBedrockStream) -> None:
 
 async def test_ainvoke_streaming_and_plain(server: BedrockWireServer) -> None:
     asyncio.get_running_loop().set_default_executor(NoThreadPool())
-    server.enqueue(StreamReply(text_events(["x", "y"])))
+    server.enqueue(StreamReply(text_events(["x", "y"]), delay=0.02))  # paced: two reads
     request = {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
     server.enqueue(JsonReply(simulated_converse_response(request)))
     handler = AsyncTokens()
@@ -315,3 +315,19 @@ def test_unknown_events_are_kept_in_metadata(server: BedrockWireServer) -> None:
     assert chunks[-1].response_metadata["extras"]["unknown_events"] == [
         {"futureEvent": {"detail": 1}}
     ]
+
+
+def test_unknown_constructor_argument_is_an_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="max_token"):
+        ChatBedrockStream(model=MODEL, max_token=100)
+
+
+def test_a_configuration_error_is_raised_as_itself_without_retries(
+    server: BedrockWireServer,
+) -> None:
+    from botocore.exceptions import InvalidEndpointConfigurationError
+
+    model = model_on(server, api_key="bedrock-api-key-for-tests")  # an API key needs HTTPS
+    with pytest.raises(InvalidEndpointConfigurationError):
+        list(model.stream("x"))
+    assert server.requests == []
