@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .chat_model import ChatBedrockStream
+    from .client import RetryPolicy
     from .errors import (
         BedrockAPIError,
         BedrockAuthenticationError,
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
         InputConversionError,
         StreamIntegrityError,
     )
+    from .pricing import ModelPrice, estimate_cost, register_price
     from .stream import BedrockStream, StreamResponse
+    from .usage import BedrockUsageCallbackHandler, get_bedrock_usage_callback
 
 # Names resolve on first use, so ``langchain_bedrock_stream.stream`` (the accumulator) can be
 # imported without loading LangChain or boto3.
@@ -36,6 +39,12 @@ _WHERE = {
     "ChatBedrockStream": "chat_model",
     "BedrockStream": "stream",
     "StreamResponse": "stream",
+    "RetryPolicy": "client",
+    "estimate_cost": "pricing",
+    "register_price": "pricing",
+    "ModelPrice": "pricing",
+    "get_bedrock_usage_callback": "usage",
+    "BedrockUsageCallbackHandler": "usage",
     **{
         name: "errors"
         for name in (
@@ -81,10 +90,16 @@ __all__ = [
     "BedrockRateLimitError",
     "BedrockStream",
     "BedrockTimeoutError",
+    "BedrockUsageCallbackHandler",
     "ChatBedrockStream",
     "InputConversionError",
+    "ModelPrice",
+    "RetryPolicy",
     "StreamIntegrityError",
     "StreamResponse",
+    "estimate_cost",
+    "get_bedrock_usage_callback",
+    "register_price",
 ]
 
 __version__ = "0.1.0"

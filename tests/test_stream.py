@@ -465,3 +465,15 @@ def test_minimal_bodies_do_not_crash(kind: str) -> None:
     body = {"contentBlockIndex": 0} if kind == "contentBlockStop" else {}
     stream = BedrockStream()
     assert len(stream.feed({kind: body})) == 1
+
+
+def test_the_accumulator_imports_without_langchain_or_boto3() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, langchain_bedrock_stream.stream as s; s.BedrockStream();"
+        "loaded = {'boto3', 'botocore', 'langchain_core'} & set(sys.modules);"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
