@@ -400,4 +400,7 @@ def converse(
 
     raw = policy.call(f"Converse {model_id}", call)
     request_id = (raw.get("ResponseMetadata") or {}).get("RequestId")
+    logger.debug(
+        "Converse model=%s region=%s request_id=%s: answered", model_id, region, request_id
+    )
     return StreamResponse.from_converse(raw), request_id

@@ -162,3 +162,33 @@ def test_tracers_see_provider_model_usage_and_cost() -> None:
     fields = message.get("kwargs", message)  # serialized for tracing
     assert fields["usage_metadata"]["total_tokens"] == 150
     assert fields["response_metadata"]["cost"]["total"] > 0
+
+
+def test_debug_log_names_model_region_and_request_id_but_no_content(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    usage = {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}
+    caplog.set_level(logging.DEBUG, logger="langchain_bedrock_stream")
+    with BedrockWireServer([StreamReply(answer(usage)), JsonReply(converse_body(usage))]) as s:
+        chunks = list(model(s, NOVA_MICRO).stream("my private question"))
+        invoked = model(s, NOVA_MICRO).invoke("my private question")
+    ours = [r.getMessage() for r in caplog.records if r.name == "langchain_bedrock_stream"]
+    for request_id in (chunks[-1].response_metadata["request_id"],
+                       invoked.response_metadata["request_id"]):
+        assert any(NOVA_MICRO in m and "us-east-1" in m and request_id in m for m in ours)
+    assert not any("private question" in r.getMessage() for r in caplog.records)
+
+
+def test_the_model_pickles_without_its_client_and_works_after() -> None:
+    import pickle
+
+    usage = {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}
+    with BedrockWireServer([JsonReply(converse_body(usage)), JsonReply(converse_body(usage))]) as s:
+        original = model(s, NOVA_MICRO, temperature=0.3)
+        original.invoke("warm up")  # builds the boto3 client
+        copy = pickle.loads(pickle.dumps(original))
+        assert copy.temperature == 0.3
+        assert copy._client_cache is None
+        assert copy.invoke("again").text == "fine"
