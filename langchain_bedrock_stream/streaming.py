@@ -385,7 +385,9 @@ class _Session:
                 handle.request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
                 logger.debug(
                     "ConverseStream model=%s region=%s request_id=%s: stream open",
-                    self.model_id, self.region, handle.request_id,
+                    self.model_id,
+                    self.region,
+                    handle.request_id,
                 )
                 raw = response["stream"]._raw_stream  # the undecoded body; see _wire
                 handle.attach(raw)

@@ -175,8 +175,10 @@ def test_debug_log_names_model_region_and_request_id_but_no_content(
         chunks = list(model(s, NOVA_MICRO).stream("my private question"))
         invoked = model(s, NOVA_MICRO).invoke("my private question")
     ours = [r.getMessage() for r in caplog.records if r.name == "langchain_bedrock_stream"]
-    for request_id in (chunks[-1].response_metadata["request_id"],
-                       invoked.response_metadata["request_id"]):
+    for request_id in (
+        chunks[-1].response_metadata["request_id"],
+        invoked.response_metadata["request_id"],
+    ):
         assert any(NOVA_MICRO in m and "us-east-1" in m and request_id in m for m in ours)
     assert not any("private question" in r.getMessage() for r in caplog.records)
 
