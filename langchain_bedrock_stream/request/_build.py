@@ -1,0 +1,176 @@
+"""Request assembly: :func:`build_request` makes the kwargs of ``converse`` / ``converse_stream``
+from the converted messages, the call parameters, cache points and reasoning fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from ._cache_points import _cache_point_block, check_cache_points
+from ._messages import to_converse_messages
+from ._reasoning_options import _THINKING_HEADROOM, reasoning_fields, thinking_enabled
+
+_INFERENCE_KEYS = {
+    "max_tokens": "maxTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "stop_sequences": "stopSequences",
+    "stop": "stopSequences",
+}
+_GUARDRAIL_KEYS = {
+    "guardrail_identifier": "guardrailIdentifier",
+    "guardrail_version": "guardrailVersion",
+    "stream_processing_mode": "streamProcessingMode",
+}
+
+
+def _renamed(config: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """``config`` with snake_case aliases renamed and ``None`` / empty-list values dropped."""
+    return {
+        names.get(key, key): value
+        for key, value in config.items()
+        if value is not None and value != []
+    }
+
+
+def _service_tier(value: str | Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": value} if isinstance(value, str) else dict(value)
+
+
+def _performance(value: str | Mapping[str, Any]) -> dict[str, Any]:
+    return {"latency": value} if isinstance(value, str) else dict(value)
+
+
+def _prompt_variables(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: {"text": item} if isinstance(item, str) else dict(item)
+        for name, item in value.items()
+    }
+
+
+def _output_config(value: Mapping[str, Any]) -> dict[str, Any]:
+    """``outputConfig`` with a dict JSON schema serialised: Converse wants it as a string."""
+    config = dict(value)
+    text_format = config.get("textFormat")
+    if not isinstance(text_format, Mapping):
+        return config
+    structure = text_format.get("structure")
+    if not isinstance(structure, Mapping):
+        return config
+    spec = structure.get("jsonSchema")
+    if not (isinstance(spec, Mapping) and isinstance(spec.get("schema"), Mapping)):
+        return config
+    spec = {**spec, "schema": json.dumps(spec["schema"])}
+    config["textFormat"] = {**text_format, "structure": {**structure, "jsonSchema": spec}}
+    return config
+
+
+def _forces_tool_use(tool_config: Mapping[str, Any] | None) -> bool:
+    choice = (tool_config or {}).get("toolChoice")
+    return isinstance(choice, Mapping) and bool({"any", "tool"} & set(choice))
+
+
+def build_request(
+    messages: Sequence[BaseMessage],
+    *,
+    model_id: str,
+    inference_config: Mapping[str, Any] | None = None,
+    tool_config: Mapping[str, Any] | None = None,
+    additional_model_request_fields: Mapping[str, Any] | None = None,
+    additional_model_response_field_paths: Sequence[str] | None = None,
+    guardrail_config: Mapping[str, Any] | None = None,
+    performance_config: str | Mapping[str, Any] | None = None,
+    service_tier: str | Mapping[str, Any] | None = None,
+    request_metadata: Mapping[str, str] | None = None,
+    prompt_variables: Mapping[str, Any] | None = None,
+    output_config: Mapping[str, Any] | None = None,
+    system_cache: bool = False,
+    tools_cache: bool = False,
+    cache_ttl: str | None = None,
+    reasoning_effort: str | None = None,
+    thinking_budget: int | None = None,
+    base_model_id: str | None = None,
+) -> dict[str, Any]:
+    """Build the kwargs of ``client.converse(**req)`` / ``client.converse_stream(**req)``.
+
+    ``system`` and ``inferenceConfig`` are omitted when empty, every other member when not
+    given. ``inference_config`` and ``guardrail_config`` take Converse (camelCase) keys or
+    their snake_case names; ``service_tier`` and ``performance_config`` take a plain string
+    (``"flex"``, ``"optimized"``) too. ``guardrailConfig.streamProcessingMode`` exists only
+    for ConverseStream.
+
+    Caching: ``system_cache`` puts a cache point after the system prompt, ``tools_cache``
+    one after the tools, both with ``cache_ttl`` (``"5m"`` or ``"1h"``) when given; a request
+    with more than :data:`MAX_CACHE_POINTS` cache points raises ``ValueError`` naming the
+    count.
+
+    Reasoning: ``reasoning_effort`` / ``thinking_budget`` add the model family's reasoning
+    fields (see :func:`reasoning_fields`; the family is read from ``base_model_id`` when
+    given, else from ``model_id``) under ``additionalModelRequestFields``, whose own keys
+    win. With a thinking budget and no ``maxTokens``, ``maxTokens`` becomes the budget plus
+    4096 (Anthropic requires it above the budget); a ``maxTokens`` at or below the budget
+    raises ``ValueError``. Forced tool choice (``any`` or a named tool) with Claude thinking
+    on raises ``ValueError``: Anthropic models reject that combination.
+
+    Raises ``ValueError`` for an empty message list and ``InputConversionError`` for content
+    that cannot be converted.
+    """
+    if not messages:
+        raise ValueError("build_request needs at least one message; the message list is empty")
+    family = base_model_id or model_id
+    system, turns = to_converse_messages(messages, model_id=model_id)
+    if system_cache and system and "cachePoint" not in system[-1]:
+        system.append(_cache_point_block(cache_ttl))
+    if tools_cache and tool_config and tool_config.get("tools"):
+        tools = list(tool_config["tools"])
+        if "cachePoint" not in tools[-1]:
+            tools.append(_cache_point_block(cache_ttl))
+        tool_config = {**tool_config, "tools": tools}
+    request: dict[str, Any] = {"modelId": model_id, "messages": turns}
+    if system:
+        request["system"] = system
+    inference = _renamed(inference_config or {}, _INFERENCE_KEYS)
+    derived = reasoning_fields(family, effort=reasoning_effort, budget=thinking_budget)
+    if derived:
+        additional_model_request_fields = {**derived, **(additional_model_request_fields or {})}
+    thinking = (additional_model_request_fields or {}).get("thinking")
+    if derived.get("thinking") is thinking and isinstance(thinking, Mapping):
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, int):
+            max_tokens = inference.get("maxTokens")
+            if max_tokens is None:
+                inference["maxTokens"] = budget + _THINKING_HEADROOM
+            elif max_tokens <= budget:
+                raise ValueError(
+                    f"max_tokens={max_tokens} must be greater than the thinking budget of "
+                    f"{budget} tokens (the budget is part of max_tokens): raise max_tokens or "
+                    "lower thinking_budget / reasoning_effort"
+                )
+    if inference:
+        request["inferenceConfig"] = inference
+    if _forces_tool_use(tool_config) and thinking_enabled(family, additional_model_request_fields):
+        raise ValueError(
+            f"tool_choice {dict((tool_config or {})['toolChoice'])!r} forces tool use, which "
+            f"{family} rejects while extended thinking is on: use tool_choice='auto' (or "
+            "none), or turn thinking off"
+        )
+    optional: tuple[tuple[str, Any, Callable[[Any], Any]], ...] = (
+        ("toolConfig", tool_config, dict),
+        ("additionalModelRequestFields", additional_model_request_fields, dict),
+        ("additionalModelResponseFieldPaths", additional_model_response_field_paths, list),
+        ("guardrailConfig", guardrail_config, lambda v: _renamed(v, _GUARDRAIL_KEYS)),
+        ("performanceConfig", performance_config, _performance),
+        ("serviceTier", service_tier, _service_tier),
+        ("requestMetadata", request_metadata, dict),
+        ("promptVariables", prompt_variables, _prompt_variables),
+        ("outputConfig", output_config, _output_config),
+    )
+    for member, value, normalise in optional:
+        if value:
+            request[member] = normalise(value)
+    check_cache_points(request)
+    return request

@@ -1,0 +1,144 @@
+"""Reasoning options: ``reasoning_effort`` / ``thinking_budget`` -> the model family's
+``additionalModelRequestFields`` (:func:`reasoning_fields`), whether thinking is on, and the
+foundation model name they are read from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+REASONING_EFFORTS = ("none", "low", "medium", "high", "xhigh", "max")
+"""Values of ``reasoning_effort``; each family accepts the subset listed in
+:func:`reasoning_fields`."""
+
+_GEO_PREFIXES = frozenset(
+    {"us", "eu", "apac", "ap", "global", "us-gov", "jp", "au", "ca", "sa", "amer", "in"}
+)
+_CLAUDE_VERSION = re.compile(
+    r"claude-(?:(?P<major>\d)-(?P<minor>\d)-[a-z]|"
+    r"(?:sonnet|opus|haiku|fable)-(?P<major2>\d+)(?:-(?P<minor2>\d{1,2})(?!\d))?)"
+)
+_THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384, "xhigh": 24576, "max": 32000}
+"""``reasoning_effort`` -> ``budget_tokens`` for Claude models that take a thinking budget."""
+_THINKING_HEADROOM = 4096
+"""Answer tokens added to a thinking budget when ``max_tokens`` is not set."""
+_MIN_THINKING_BUDGET = 1024
+
+
+def base_model_name(model_id: str) -> str:
+    """The foundation model name inside ``model_id``.
+
+    A model or inference-profile ARN gives its resource name, and a cross-region or global
+    profile prefix (``us.``, ``eu.``, ``global.``, ...) is dropped:
+    ``us.anthropic.claude-sonnet-4-6`` -> ``anthropic.claude-sonnet-4-6``. An application
+    inference profile ARN names no model; pass ``base_model_id`` for those.
+    """
+    name = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
+    head, sep, rest = name.partition(".")
+    if sep and head.lower() in _GEO_PREFIXES and "." in rest:
+        return rest
+    return name
+
+
+def _claude_version(model: str) -> tuple[int, int] | None:
+    match = _CLAUDE_VERSION.search(model)
+    if match is None:
+        return None
+    if match["major"] is not None:
+        return int(match["major"]), int(match["minor"])
+    return int(match["major2"]), int(match["minor2"] or 0)
+
+
+def _budget_thinking(budget: int) -> dict[str, Any]:
+    return {"thinking": {"type": "enabled", "budget_tokens": budget}}
+
+
+def _unsupported_effort(model: str, effort: str, levels: Sequence[str]) -> ValueError:
+    return ValueError(
+        f"reasoning_effort={effort!r} is not supported for {model}; use one of {list(levels)}"
+    )
+
+
+def reasoning_fields(
+    model_id: str, *, effort: str | None = None, budget: int | None = None
+) -> dict[str, Any]:
+    """``additionalModelRequestFields`` members that turn reasoning on for ``model_id``.
+
+    - ``budget`` (``thinking_budget``): Anthropic Claude only,
+      ``{"thinking": {"type": "enabled", "budget_tokens": budget}}`` (at least 1024).
+    - ``effort`` (``reasoning_effort``), by family:
+
+      - Claude 4.6 and later (adaptive thinking):
+        ``{"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}`` for
+        ``low``/``medium``/``high``/``xhigh``/``max``; ``none`` sends
+        ``{"thinking": {"type": "disabled"}}``.
+      - Claude 3.7 to 4.5 (budgeted thinking): a budget of 1024 / 4096 / 16384 / 24576 /
+        32000 tokens for ``low`` / ``medium`` / ``high`` / ``xhigh`` / ``max``; ``none``
+        sends nothing (thinking is off by default).
+      - Amazon Nova 2: ``{"reasoningConfig": {"type": "enabled", "maxReasoningEffort":
+        effort}}`` for ``low``/``medium``/``high``; ``none`` sends nothing.
+      - OpenAI gpt-oss: ``{"reasoning_effort": effort}`` for ``low``/``medium``/``high``.
+
+    Raises ``ValueError`` for other families and for values a family does not take (set
+    ``additional_model_request_fields`` directly for those), and when both are given.
+    """
+    if effort is None and budget is None:
+        return {}
+    if effort is not None and budget is not None:
+        raise ValueError(
+            "set either reasoning_effort or thinking_budget, not both "
+            f"(got reasoning_effort={effort!r}, thinking_budget={budget!r})"
+        )
+    model = base_model_name(model_id).lower()
+    claude = _claude_version(model) if "claude" in model else None
+    if budget is not None:
+        if "anthropic." not in model and "claude" not in model:
+            raise ValueError(
+                f"thinking_budget is an Anthropic Claude setting; {model_id!r} is not a Claude "
+                "model (use reasoning_effort or additional_model_request_fields)"
+            )
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < _MIN_THINKING_BUDGET:
+            raise ValueError(
+                f"thinking_budget must be an integer of at least {_MIN_THINKING_BUDGET} tokens, "
+                f"got {budget!r}"
+            )
+        return _budget_thinking(budget)
+    assert effort is not None
+    if effort not in REASONING_EFFORTS:
+        raise ValueError(
+            f"reasoning_effort must be one of {list(REASONING_EFFORTS)}, got {effort!r}"
+        )
+    if claude is not None and claude >= (4, 6):
+        if effort == "none":
+            return {"thinking": {"type": "disabled"}}
+        return {"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}
+    if claude is not None and claude >= (3, 7):
+        return {} if effort == "none" else _budget_thinking(_THINKING_BUDGETS[effort])
+    three_levels = ("none", "low", "medium", "high")
+    if model.startswith("amazon.nova-2"):
+        if effort not in three_levels:
+            raise _unsupported_effort(model_id, effort, three_levels)
+        if effort == "none":
+            return {}
+        return {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": effort}}
+    if model.startswith("openai.gpt-oss"):
+        if effort not in three_levels[1:]:
+            raise _unsupported_effort(model_id, effort, three_levels[1:])
+        return {"reasoning_effort": effort}
+    raise ValueError(
+        f"reasoning_effort is not supported for {model_id!r}: it is mapped for Anthropic "
+        "Claude 3.7 and later, Amazon Nova 2 and OpenAI gpt-oss models (for an application "
+        "inference profile ARN, set base_model_id); for other models put the model's own "
+        "reasoning setting in additional_model_request_fields"
+    )
+
+
+def thinking_enabled(model_id: str, fields: Mapping[str, Any] | None) -> bool:
+    """Whether ``fields`` (``additionalModelRequestFields``) turn Claude thinking on."""
+    model = base_model_name(model_id).lower()
+    if "anthropic." not in model and "claude" not in model:
+        return False
+    thinking = (fields or {}).get("thinking")
+    return isinstance(thinking, Mapping) and thinking.get("type") in ("enabled", "adaptive")
