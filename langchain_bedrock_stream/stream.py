@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "CONTENT_DELTAS",
     "BedrockStream",
     "BlockStopped",
     "CitationDelta",
@@ -196,6 +197,20 @@ Delta = (
     | UnknownEvent
 )
 """Everything ``BedrockStream.feed`` can return."""
+
+CONTENT_DELTAS = (
+    TextDelta,
+    ReasoningDelta,
+    CitationDelta,
+    ToolUseStarted,
+    ToolInputDelta,
+    ToolResultStarted,
+    ToolResultDelta,
+    ImageStarted,
+    ImageDelta,
+    UnknownDelta,
+)
+"""The deltas that carry answer content (the others mark boundaries or metadata)."""
 
 
 # --- per-block state -----------------------------------------------------------------------

@@ -26,39 +26,18 @@ from ._wire import ExceptionFrameError, FrameDecoder, FrameError, iter_events
 from .client import RetryPolicy
 from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, map_error
 from .stream import (
+    CONTENT_DELTAS,
     BedrockStream,
     BlockStopped,
-    CitationDelta,
     Delta,
-    ImageDelta,
-    ImageStarted,
     InvalidToolInput,
-    ReasoningDelta,
     StreamResponse,
-    TextDelta,
-    ToolInputDelta,
-    ToolResultDelta,
-    ToolResultStarted,
     ToolUseStarted,
-    UnknownDelta,
 )
 
 __all__ = ["StreamHandle", "aconverse_stream", "converse_stream"]
 
 logger = logging.getLogger("langchain_bedrock_stream")
-
-_CONTENT = (
-    TextDelta,
-    ReasoningDelta,
-    CitationDelta,
-    ToolUseStarted,
-    ToolInputDelta,
-    ToolResultStarted,
-    ToolResultDelta,
-    ImageStarted,
-    ImageDelta,
-    UnknownDelta,
-)
 
 
 class StreamHandle:
@@ -173,7 +152,7 @@ class _Folder:
 
 
 def _has_content(batch: list[Delta]) -> bool:
-    return any(isinstance(delta, _CONTENT) for delta in batch)
+    return any(isinstance(delta, CONTENT_DELTAS) for delta in batch)
 
 
 @dataclass
