@@ -26,10 +26,16 @@ from ._threads import run_in_thread
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, RetryPolicy, build_client, converse, resolve_policy
 from .errors import BedrockError, InputConversionError
-from .request import build_request
+from .request import base_model_name, build_request
 from .stream import BedrockStream, Delta, StreamResponse
 from .streaming import StreamHandle, aconverse_stream, converse_stream
-from .tools import convert_tool_choice, convert_tools, tool_config, tool_names
+from .tools import (
+    check_tool_choice,
+    convert_tool_choice,
+    convert_tools,
+    tool_config,
+    tool_names,
+)
 
 __all__ = ["ChatBedrockStream"]
 
@@ -192,6 +198,9 @@ class ChatBedrockStream(BaseChatModel):
     """``get_num_tokens_from_messages`` asks Bedrock's CountTokens API (a network call,
     Anthropic Claude models) instead of estimating locally."""
     supports_tool_choice_values: Sequence[Literal["auto", "any", "tool"]] | None = None
+    """The ``tool_choice`` kinds the model accepts; inferred for known families (Claude, Nova,
+    Mistral Large: all; Llama: ``auto``) when unset. A forced choice outside them raises
+    before any request; structured output then offers its tool with automatic choice."""
 
     # --- behaviour ---
     streaming: bool = False
@@ -385,6 +394,7 @@ class ChatBedrockStream(BaseChatModel):
         if tools_config is None and kwargs.get("tools"):
             tools = convert_tools(kwargs["tools"])
             choice = convert_tool_choice(kwargs.get("tool_choice"), tool_names(tools))
+            self._check_choice(choice, kwargs)
             tools_config = tool_config(tools, choice)
 
         system_messages: list[BaseMessage] = []
@@ -672,7 +682,15 @@ class ChatBedrockStream(BaseChatModel):
         a tool name, or "none" (tools sent, no choice forced)."""
         converted = convert_tools(tools, strict=strict)
         choice = convert_tool_choice(tool_choice, tool_names(converted))
+        self._check_choice(choice, kwargs)
         return self.bind(tool_config=tool_config(converted, choice), **kwargs)
+
+    def _check_choice(self, choice: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> None:
+        """A forced tool choice the model family does not accept fails here, not at AWS."""
+        model = kwargs.get("model") or kwargs.get("model_id") or self.model_id
+        check_tool_choice(
+            choice, base_model_name(self.base_model_id or model), self.supports_tool_choice_values
+        )
 
     def with_structured_output(
         self,

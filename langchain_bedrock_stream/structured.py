@@ -39,8 +39,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic.v1 import BaseModel as BaseModelV1
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from .request import reasoning_fields, thinking_enabled
-from .tools import closed_schema
+from .request import base_model_name, reasoning_fields, thinking_enabled
+from .tools import closed_schema, supported_tool_choices
 
 if TYPE_CHECKING:
     from .chat_model import ChatBedrockStream
@@ -112,6 +112,20 @@ def _function_calling(
             f"structured output tool {name!r} is offered with automatic tool choice, so the "
             "model may answer without calling it (parsed is then None). Use "
             "method='json_schema', or turn thinking off, to guarantee the object.",
+            stacklevel=3,
+        )
+        choice = None
+    elif "tool" not in (
+        supported_tool_choices(
+            base_model_name(model.base_model_id or model.model_id),
+            model.supports_tool_choice_values,
+        )
+        or ("tool",)
+    ):
+        warnings.warn(
+            f"{model.model_id} does not accept a forced tool choice: the structured output "
+            f"tool {name!r} is offered with automatic tool choice, so the model may answer "
+            "without calling it (parsed is then None).",
             stacklevel=3,
         )
         choice = None

@@ -190,6 +190,47 @@ def convert_tool_choice(tool_choice: Any, tool_names: Sequence[str]) -> dict[str
     raise ValueError(f"unsupported tool_choice {tool_choice!r}")
 
 
+# Which forced choices a model family accepts (Bedrock's ToolChoice reference: Anthropic
+# Claude, Amazon Nova, Mistral Large and a few others take "any" and "tool"; Meta Llama only
+# "auto"). Families not listed are not checked here: Bedrock's own error then names it.
+_CHOICE_SUPPORT: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("anthropic.claude", ("auto", "any", "tool")),
+    ("amazon.nova", ("auto", "any", "tool")),
+    ("mistral.mistral-large", ("auto", "any", "tool")),
+    ("xai.grok", ("auto", "any", "tool")),
+    ("meta.llama", ("auto",)),
+)
+
+
+def supported_tool_choices(
+    model: str, declared: Sequence[str] | None = None
+) -> tuple[str, ...] | None:
+    """The ``toolChoice`` kinds ``model`` (a foundation model name) accepts, or ``None`` when
+    unknown. ``declared`` (the ``supports_tool_choice_values`` setting) wins."""
+    if declared is not None:
+        return tuple(declared)
+    for prefix, kinds in _CHOICE_SUPPORT:
+        if model.startswith(prefix):
+            return kinds
+    return None
+
+
+def check_tool_choice(
+    choice: Mapping[str, Any] | None, model: str, declared: Sequence[str] | None = None
+) -> None:
+    """Raise ``ValueError`` before any request when ``model`` does not accept ``choice``."""
+    if not choice:
+        return
+    kind = next(iter(choice))
+    supported = supported_tool_choices(model, declared)
+    if supported is not None and kind not in supported:
+        raise ValueError(
+            f"model {model!r} does not accept tool_choice of kind {kind!r}; it accepts "
+            f"{', '.join(repr(k) for k in supported)} (set supports_tool_choice_values if "
+            "this is out of date)"
+        )
+
+
 def tool_config(tools: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:
     """The Converse ``toolConfig``: ``tools`` plus ``toolChoice`` when there is one."""
     if not tools:

@@ -340,3 +340,38 @@ def test_tool_config() -> None:
 def test_tool_config_needs_a_tool() -> None:
     with pytest.raises(ValueError, match="at least one tool"):
         tool_config([], {"auto": {}})
+
+
+def test_forced_tool_choice_is_refused_for_a_family_that_only_takes_auto() -> None:
+    from langchain_bedrock_stream import ChatBedrockStream
+
+    def lookup(q: str) -> str:
+        """Look something up."""
+        return q
+
+    llama = ChatBedrockStream(model="us.meta.llama3-3-70b-instruct-v1:0", region_name="us-east-1")
+    with pytest.raises(ValueError, match=r"does not accept tool_choice of kind 'any'.*'auto'"):
+        llama.bind_tools([lookup], tool_choice="any")
+    llama.bind_tools([lookup], tool_choice="auto")  # fine
+    claude = ChatBedrockStream(model="us.anthropic.claude-sonnet-4-20250514-v1:0")
+    claude.bind_tools([lookup], tool_choice="lookup")  # fine
+    declared = ChatBedrockStream(
+        model="us.anthropic.claude-sonnet-4-20250514-v1:0", supports_tool_choice_values=["auto"]
+    )
+    with pytest.raises(ValueError, match="'tool'"):
+        declared.bind_tools([lookup], tool_choice="lookup")
+
+
+def test_structured_output_on_a_model_without_forced_choice_falls_back_to_auto() -> None:
+    from pydantic import BaseModel
+
+    from langchain_bedrock_stream import ChatBedrockStream
+
+    class City(BaseModel):
+        name: str
+
+    llama = ChatBedrockStream(model="meta.llama3-1-8b-instruct-v1:0", region_name="us-east-1")
+    with pytest.warns(UserWarning, match="does not accept a forced tool choice"):
+        runnable = llama.with_structured_output(City)
+    bound = runnable.first  # the model bound with the tool
+    assert "toolChoice" not in bound.kwargs["tool_config"]
