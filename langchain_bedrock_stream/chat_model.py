@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.utils import secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from . import pricing
 from ._threads import run_in_thread
@@ -65,6 +65,19 @@ _PER_CALL = {
     "cache_ttl",
     "stream",
 }
+
+
+def _guard_last_user_turn(messages: list[dict[str, Any]]) -> None:
+    """Wrap the text of the last user turn in ``guardContent`` blocks, in place."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            message["content"] = [
+                {"guardContent": {"text": {"text": block["text"]}}}
+                if set(block) == {"text"}
+                else block
+                for block in message["content"]
+            ]
+            return
 
 
 def _message_id(run_manager: Any) -> str | None:
@@ -113,7 +126,8 @@ class ChatBedrockStream(BaseChatModel):
     base_model_id: str | None = Field(default=None, alias="base_model")
     """The foundation model behind an application inference profile ARN (used for pricing)."""
     provider: str = ""
-    """Model provider (``anthropic``, ``amazon``, ...); inferred from the id when empty."""
+    """Accepted for compatibility; the model family is read from the model id (or
+    ``base_model_id``) wherever it matters."""
     region_name: str | None = None
     """AWS region; else the ARN's region, ``AWS_REGION``/``AWS_DEFAULT_REGION``, the profile's."""
     credentials_profile_name: str | None = Field(default=None, exclude=True)
@@ -197,6 +211,12 @@ class ChatBedrockStream(BaseChatModel):
     count_tokens_via_api: bool = False
     """``get_num_tokens_from_messages`` asks Bedrock's CountTokens API (a network call,
     Anthropic Claude models) instead of estimating locally."""
+    guard_last_turn_only: bool = False
+    """Send the last user turn's text as ``guardContent``, so the guardrail assesses only
+    it rather than the whole conversation (needs ``guardrail_config``)."""
+    raw_blocks: list[dict[str, Any]] | None = None
+    """Converse ``messages`` sent as given instead of the converted input (as in
+    ``ChatBedrockConverse``): the call's messages and system prompt are then not sent."""
     supports_tool_choice_values: Sequence[Literal["auto", "any", "tool"]] | None = None
     """The ``tool_choice`` kinds the model accepts; inferred for known families (Claude, Nova,
     Mistral Large: all; Llama: ``auto``) when unset. A forced choice outside them raises
@@ -230,6 +250,15 @@ class ChatBedrockStream(BaseChatModel):
 
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _client_cache: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _guard_needs_guardrail(self) -> ChatBedrockStream:
+        if self.guard_last_turn_only and not self.guardrail_config:
+            raise ValueError(
+                "guard_last_turn_only=True needs guardrail_config (the guardrail that "
+                "assesses the last turn)"
+            )
+        return self
 
     # --- LangChain identity ---
 
@@ -402,7 +431,7 @@ class ChatBedrockStream(BaseChatModel):
             from langchain_core.messages import SystemMessage
 
             system_messages = [SystemMessage(content=list(self.system))]
-        return build_request(
+        request = build_request(
             [*system_messages, *messages],
             model_id=pick("model", pick("model_id", self.model_id)),
             inference_config=inference,
@@ -425,6 +454,12 @@ class ChatBedrockStream(BaseChatModel):
             base_model_id=self.base_model_id,
             **self._reasoning(kwargs),
         )
+        if self.raw_blocks is not None:
+            request["messages"] = list(self.raw_blocks)
+            request.pop("system", None)
+        if self.guard_last_turn_only:
+            _guard_last_user_turn(request["messages"])
+        return request
 
     def _reasoning(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """``reasoning_effort`` / ``thinking_budget`` for one call: a call's own value

@@ -331,3 +331,25 @@ def test_a_configuration_error_is_raised_as_itself_without_retries(
     with pytest.raises(InvalidEndpointConfigurationError):
         list(model.stream("x"))
     assert server.requests == []
+
+
+def test_guard_last_turn_only_wraps_the_last_user_text(server: BedrockWireServer) -> None:
+    from langchain_core.messages import AIMessage
+
+    guardrail = {"guardrailIdentifier": "g1", "guardrailVersion": "1"}
+    server.enqueue(StreamReply(text_events(["ok"])))
+    model = model_on(server, guardrail_config=guardrail, guard_last_turn_only=True)
+    list(model.stream([HumanMessage("first"), AIMessage("answer"), HumanMessage("second")]))
+    messages = server.requests[0].body["messages"]
+    assert messages[0]["content"] == [{"text": "first"}]
+    assert messages[2]["content"] == [{"guardContent": {"text": {"text": "second"}}}]
+    assert server.requests[0].body["guardrailConfig"]["guardrailIdentifier"] == "g1"
+    with pytest.raises(ValueError, match="guardrail_config"):
+        model_on(server, guard_last_turn_only=True)
+
+
+def test_raw_blocks_are_sent_as_the_messages(server: BedrockWireServer) -> None:
+    raw = [{"role": "user", "content": [{"text": "raw question"}]}]
+    server.enqueue(StreamReply(text_events(["ok"])))
+    list(model_on(server, raw_blocks=raw).stream("ignored"))
+    assert server.requests[0].body["messages"] == raw
