@@ -353,3 +353,20 @@ def test_raw_blocks_are_sent_as_the_messages(server: BedrockWireServer) -> None:
     server.enqueue(StreamReply(text_events(["ok"])))
     list(model_on(server, raw_blocks=raw).stream("ignored"))
     assert server.requests[0].body["messages"] == raw
+
+
+def test_every_chat_bedrock_converse_argument_is_accepted() -> None:
+    """Changing the class name is the whole migration: every constructor name and alias of
+    langchain-aws's ChatBedrockConverse is one of ours too."""
+    from langchain_aws import ChatBedrockConverse
+
+    ours = ChatBedrockStream.model_fields
+    our_names = set(ours) | {f.alias for f in ours.values() if f.alias}
+    theirs = ChatBedrockConverse.model_fields
+    missing = {
+        name
+        for field_name, field in theirs.items()
+        for name in (field_name, field.alias)
+        if name and name not in our_names
+    }
+    assert missing == set()
