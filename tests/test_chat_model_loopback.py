@@ -26,27 +26,9 @@ from langchain_bedrock_stream.testing import (
     simulated_events,
 )
 
+from .events import text_events
+
 MODEL = "us.amazon.nova-micro-v1:0"
-
-
-def text_events(pieces: list[str], **usage: int) -> list[dict[str, Any]]:
-    return [
-        {"messageStart": {"role": "assistant"}},
-        *({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": p}}} for p in pieces),
-        {"contentBlockStop": {"contentBlockIndex": 0}},
-        {"messageStop": {"stopReason": "end_turn"}},
-        {
-            "metadata": {
-                "usage": {
-                    "inputTokens": 3,
-                    "outputTokens": len(pieces),
-                    "totalTokens": 3 + len(pieces),
-                    **usage,
-                },
-                "metrics": {"latencyMs": 42},
-            }
-        },
-    ]
 
 
 @pytest.fixture

@@ -16,17 +16,11 @@ from langchain_bedrock_stream._reader import BodyReader, TruncatedBody, _Dechunk
 from langchain_bedrock_stream._wire import FrameDecoder
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
 
+from . import events
+
 
 def text_events(n: int) -> list[dict]:
-    return [
-        {"messageStart": {"role": "assistant"}},
-        *(
-            {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": f"t{i}"}}}
-            for i in range(n)
-        ),
-        {"contentBlockStop": {"contentBlockIndex": 0}},
-        {"messageStop": {"stopReason": "end_turn"}},
-    ]
+    return events.text_events([f"t{i}" for i in range(n)], input_tokens=None)
 
 
 def make_client(server: BedrockWireServer):

@@ -36,6 +36,7 @@ from langchain_bedrock_stream.testing import (
     simulated_converse_response,
 )
 
+from . import events
 from .recordings import RECORDINGS
 
 MODEL = "us.amazon.nova-micro-v1:0"
@@ -99,13 +100,7 @@ def server() -> Iterator[BedrockWireServer]:
 
 
 def text_events(pieces: list[str]) -> list[dict[str, Any]]:
-    return [
-        {"messageStart": {"role": "assistant"}},
-        *({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": p}}} for p in pieces),
-        {"contentBlockStop": {"contentBlockIndex": 0}},
-        {"messageStop": {"stopReason": "end_turn"}},
-        {"metadata": {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}}},
-    ]
+    return events.text_events(pieces, input_tokens=1, latency_ms=None)
 
 
 def model_with(creds: Credentials, server: BedrockWireServer, **kwargs: Any) -> ChatBedrockStream:

@@ -17,6 +17,8 @@ import pytest
 from langchain_bedrock_stream import ChatBedrockStream
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
 
+from .events import text_events
+
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
@@ -56,21 +58,6 @@ def tls(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> ssl.
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
-
-
-def text_events(pieces: list[str]) -> list[dict[str, Any]]:
-    return [
-        {"messageStart": {"role": "assistant"}},
-        *({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": p}}} for p in pieces),
-        {"contentBlockStop": {"contentBlockIndex": 0}},
-        {"messageStop": {"stopReason": "end_turn"}},
-        {
-            "metadata": {
-                "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-                "metrics": {"latencyMs": 1},
-            }
-        },
-    ]
 
 
 @pytest.fixture
