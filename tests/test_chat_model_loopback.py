@@ -352,3 +352,16 @@ def test_every_chat_bedrock_converse_argument_is_accepted() -> None:
         if name and name not in our_names
     }
     assert missing == set()
+
+
+async def test_breaking_out_of_astream_closes_the_connection(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(text_events([f"t{i}" for i in range(300)]), delay=0.01))
+    seen = []
+    stream = model_on(server).astream("long")
+    async for chunk in stream:
+        seen.append(chunk.text)
+        if len(seen) == 3:
+            break
+    await stream.aclose()
+    assert await asyncio.to_thread(server.wait_for_disconnect, 5)
+    assert seen == ["t0", "t1", "t2"]
