@@ -512,11 +512,12 @@ def scenario_invoke(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _many_raw(s: Setup, spec: str, streams: int) -> list[Got]:
+def _in_threads(call: Callable[[], Got], streams: int) -> list[Got]:
+    """``call()`` once in each of ``streams`` threads, all at the same time."""
     results: list[Got | None] = [None] * streams
 
     def run(i: int) -> None:
-        results[i] = raw_stream(s.raw, spec)
+        results[i] = call()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(streams)]
     for t in threads:
@@ -524,6 +525,10 @@ def _many_raw(s: Setup, spec: str, streams: int) -> list[Got]:
     for t in threads:
         t.join()
     return [r for r in results if r is not None]
+
+
+def _many_raw(s: Setup, spec: str, streams: int) -> list[Got]:
+    return _in_threads(lambda: raw_stream(s.raw, spec), streams)
 
 
 def _many_async(model: Any, spec: str, streams: int) -> list[Got]:
@@ -546,17 +551,7 @@ def server_cpu(pid: int) -> float:
 
 def _many_threads_stream(model: Any, spec: str, streams: int) -> list[Got]:
     """Diagnostic: ``stream()`` with ``+`` in one thread per stream (no asyncio)."""
-    results: list[Got | None] = [None] * streams
-
-    def run(i: int) -> None:
-        results[i] = lc_stream(model, spec)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(streams)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return [r for r in results if r is not None]
+    return _in_threads(lambda: lc_stream(model, spec), streams)
 
 
 def _many_async_no_add(model: Any, spec: str, streams: int) -> list[Got]:
