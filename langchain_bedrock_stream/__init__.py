@@ -13,8 +13,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .accumulator import BedrockStream, StreamResponse
     from .chat_model import ChatBedrockStream
-    from .client import RetryPolicy
     from .errors import (
         BedrockAPIError,
         BedrockAuthenticationError,
@@ -30,16 +30,16 @@ if TYPE_CHECKING:
         StreamIntegrityError,
     )
     from .pricing import ModelPrice, estimate_cost, register_price
-    from .stream import BedrockStream, StreamResponse
+    from .retry import RetryPolicy
     from .usage import BedrockUsageCallbackHandler, get_bedrock_usage_callback
 
-# Names resolve on first use, so ``langchain_bedrock_stream.stream`` (the accumulator) can be
+# Names resolve on first use, so ``langchain_bedrock_stream.accumulator`` can be
 # imported without loading LangChain or boto3.
 _WHERE = {
     "ChatBedrockStream": "chat_model",
-    "BedrockStream": "stream",
-    "StreamResponse": "stream",
-    "RetryPolicy": "client",
+    "BedrockStream": "accumulator",
+    "StreamResponse": "accumulator",
+    "RetryPolicy": "retry",
     "estimate_cost": "pricing",
     "register_price": "pricing",
     "ModelPrice": "pricing",

@@ -30,7 +30,7 @@ from langchain_core.messages.block_translators.bedrock_converse import (
 )
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
-from .stream import (
+from .accumulator import (
     CitationDelta,
     Delta,
     ImageDelta,

@@ -23,12 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from . import pricing
 from ._threads import run_in_thread
+from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
-from .client import ClientSettings, RetryPolicy, build_client, converse, resolve_policy
+from .client import ClientSettings, build_client
 from .errors import BedrockError, InputConversionError
 from .request import base_model_name, build_request
-from .stream import BedrockStream, Delta, StreamResponse
-from .streaming import StreamHandle, aconverse_stream, converse_stream
+from .retry import RetryPolicy, resolve_policy
 from .tools import (
     check_tool_choice,
     convert_tool_choice,
@@ -36,6 +36,7 @@ from .tools import (
     tool_config,
     tool_names,
 )
+from .transport import StreamHandle, aconverse_stream, converse, converse_stream
 
 __all__ = ["ChatBedrockStream"]
 
@@ -522,7 +523,7 @@ class ChatBedrockStream(BaseChatModel):
         return ChatGenerationChunk(message=made[0]), made[1]
 
     @staticmethod
-    def _attach_partial(run: _Run, exc: BedrockError, stream: BedrockStream | None) -> None:
+    def _attach_partial(run: _Run, exc: BedrockError, stream: Accumulator | None) -> None:
         """Give a failure the answer received so far, as ``partial_message``."""
         partial = exc.partial_response
         if partial is None and stream is not None and stream.has_content:
@@ -532,7 +533,7 @@ class ChatBedrockStream(BaseChatModel):
                 partial, model_id=run.model_id, request_id=run.handle.request_id
             )
 
-    def _last(self, run: _Run, stream: BedrockStream) -> tuple[ChatGenerationChunk, str]:
+    def _last(self, run: _Run, stream: Accumulator) -> tuple[ChatGenerationChunk, str]:
         """The closing chunk: usage, metadata, cost and timing."""
         run.response = response = stream.response()
         last = final_chunk(
@@ -547,7 +548,7 @@ class ChatBedrockStream(BaseChatModel):
         self, request: dict[str, Any], run: _Run
     ) -> Generator[tuple[ChatGenerationChunk, str], None, None]:
         """Generation chunks of one streamed call, the closing chunk last."""
-        stream: BedrockStream | None = None
+        stream: Accumulator | None = None
         try:
             for batch, stream in converse_stream(  # noqa: B007 - read after the loop
                 self._get_client(), request, **self._stream_options(run)
@@ -565,7 +566,7 @@ class ChatBedrockStream(BaseChatModel):
         self, request: dict[str, Any], run: _Run
     ) -> AsyncIterator[tuple[ChatGenerationChunk, str]]:
         """``_chunks`` on the event loop (the same steps; only the waiting differs)."""
-        stream: BedrockStream | None = None
+        stream: Accumulator | None = None
         try:
             async for batch, stream in aconverse_stream(  # noqa: B007 - read after the loop
                 self._get_client(), request, **self._stream_options(run)

@@ -9,8 +9,6 @@ so code written for ``ChatBedrockConverse`` that catches ``ClientError`` keeps w
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
@@ -35,10 +33,12 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
+from .redaction import redact
+
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
 
-    from .stream import StreamResponse
+    from .accumulator import StreamResponse
 
 __all__ = [
     "BedrockAPIError",
@@ -54,52 +54,7 @@ __all__ = [
     "InputConversionError",
     "StreamIntegrityError",
     "map_error",
-    "redact",
-    "register_secrets",
 ]
-
-
-# --- secrets ---------------------------------------------------------------------------------
-
-_REDACTED = "<redacted>"
-_SECRET_PATTERNS = (
-    # The Authorization header, in botocore's request repr and in "Name: value" form.
-    re.compile(r"(?i)(\bauthorization['\"]?\s*[:=]\s*b?['\"]?)[^'\"\r\n]+"),
-    # The session token as a header, in a canonical request, or as a query parameter.
-    re.compile(r"(?i)(\bx-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,&]+"),
-    # The access key id inside a SigV4 credential scope.
-    re.compile(r"(?i)(\b(?:x-amz-)?credential=)[^/\s,'\"&]+"),
-    # Secrets written as assignments (config files, environment dumps, reprs).
-    re.compile(
-        r"(?i)(\b(?:aws_)?(?:secret_access_key|session_token|secret_key)['\"]?\s*[:=]\s*['\"]?)"
-        r"[A-Za-z0-9/+=]{8,}"
-    ),
-    # Access key ids on their own (long-term AKIA..., temporary ASIA...).
-    re.compile(r"()\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
-)
-_known_secrets: set[str] = set()
-
-
-def register_secrets(values: Iterable[str | None]) -> None:
-    """Remember credential values so ``redact`` masks them wherever they appear.
-
-    Values shorter than 8 characters are ignored (masking them would mangle ordinary text).
-    """
-    for value in values:
-        if value and len(value) >= 8:
-            _known_secrets.add(value)
-
-
-def redact(text: str) -> str:
-    """``text`` with credentials masked: Authorization and X-Amz-Security-Token values,
-    SigV4 credential scopes, key-shaped strings, and every value passed to
-    ``register_secrets``."""
-    for value in tuple(_known_secrets):  # a snapshot: another thread may be adding
-        if value in text:
-            text = text.replace(value, _REDACTED)
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + _REDACTED, text)
-    return text
 
 
 def _scrub(error: BaseException) -> None:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
     from .chat_model import ChatBedrockStream
-    from .client import RetryPolicy
+    from .retry import RetryPolicy
 
 __all__ = [
     "count_message_tokens",

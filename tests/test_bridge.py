@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
 
+from langchain_bedrock_stream.accumulator import Accumulator
 from langchain_bedrock_stream.bridge import (
     chunk_from_deltas,
     final_chunk,
     message_from_response,
     usage_metadata,
 )
-from langchain_bedrock_stream.stream import BedrockStream
 
 MODEL = "us.anthropic.claude-sonnet-4-20250514-v1:0"
 
@@ -94,7 +94,7 @@ EVENTS = [
 
 def streamed(events: list[dict], per_event: bool) -> AIMessageChunk:
     """Sum the chunks the bridge makes, one per event or one for the whole burst."""
-    stream = BedrockStream()
+    stream = Accumulator()
     batches = [stream.feed(e) for e in events]
     if not per_event:
         batches = [[d for batch in batches for d in batch]]
@@ -107,7 +107,7 @@ def streamed(events: list[dict], per_event: bool) -> AIMessageChunk:
 
 
 def invoked(events: list[dict]) -> AIMessage:
-    stream = BedrockStream()
+    stream = Accumulator()
     for event in events:
         stream.feed(event)
     return message_from_response(stream.response(), model_id=MODEL)
@@ -175,7 +175,7 @@ def test_streamed_sum_equals_final_message(per_event: bool) -> None:
 
 
 def test_client_tool_input_goes_to_tool_call_chunks_not_content() -> None:
-    stream = BedrockStream()
+    stream = Accumulator()
     deltas = [d for e in EVENTS[10:13] for d in stream.feed(e)]
     chunk, text = chunk_from_deltas(deltas)
     assert text == ""
@@ -269,7 +269,7 @@ def test_answer_sent_back_is_what_bedrock_returned(how: str) -> None:
 
     from langchain_bedrock_stream.request import to_converse_messages
 
-    stream = BedrockStream()
+    stream = Accumulator()
     for event in EVENTS:
         stream.feed(event)
     converse_content = stream.response().content

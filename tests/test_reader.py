@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from langchain_bedrock_stream._reader import BodyReader, TruncatedBody, _Dechunker
-from langchain_bedrock_stream._wire import FrameDecoder
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
+from langchain_bedrock_stream.wire import FrameDecoder
 
 from . import events
 

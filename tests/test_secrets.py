@@ -26,8 +26,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
 
 from langchain_bedrock_stream import BedrockAuthenticationError, BedrockError, ChatBedrockStream
-from langchain_bedrock_stream.client import RetryPolicy
-from langchain_bedrock_stream.errors import redact
+from langchain_bedrock_stream.redaction import redact
+from langchain_bedrock_stream.retry import RetryPolicy
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
     ErrorReply,

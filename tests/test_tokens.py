@@ -205,7 +205,7 @@ def test_count_tokens_api_errors_are_typed(server: BedrockWireServer) -> None:
 
 
 def test_count_tokens_api_retries_throttling(server: BedrockWireServer) -> None:
-    from langchain_bedrock_stream.client import RetryPolicy
+    from langchain_bedrock_stream.retry import RetryPolicy
 
     policy = RetryPolicy(max_retries=2, sleep=lambda _: None)
     model = model_on(server, count_tokens_via_api=True, retry_policy=policy)

@@ -22,20 +22,20 @@ from typing import Any
 
 from ._reader import BodyReader
 from ._threads import run_in_thread
-from ._wire import ExceptionFrameError, FrameDecoder, FrameError, iter_events
-from .client import RetryPolicy
-from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, map_error
-from .stream import (
+from .accumulator import (
     CONTENT_DELTAS,
-    BedrockStream,
+    Accumulator,
     BlockStopped,
     Delta,
     InvalidToolInput,
     StreamResponse,
     ToolUseStarted,
 )
+from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, map_error
+from .retry import RetryPolicy
+from .wire import ExceptionFrameError, FrameDecoder, FrameError, iter_events
 
-__all__ = ["StreamHandle", "aconverse_stream", "converse_stream"]
+__all__ = ["StreamHandle", "aconverse_stream", "converse", "converse_stream"]
 
 logger = logging.getLogger("langchain_bedrock_stream")
 
@@ -110,7 +110,7 @@ class _Folder:
     """
 
     def __init__(
-        self, stream: BedrockStream, per_event: bool, splice: _Splicer | None = None
+        self, stream: Accumulator, per_event: bool, splice: _Splicer | None = None
     ) -> None:
         self.stream = stream
         self.per_event = per_event
@@ -191,7 +191,7 @@ class _Progress:
                 self.open_tools[index] = delta.tool_use_id  # type: ignore[union-attr]
 
 
-def _partial_response(stream: BedrockStream, progress: _Progress) -> StreamResponse:
+def _partial_response(stream: Accumulator, progress: _Progress) -> StreamResponse:
     """The answer so far; client tool calls whose block never ended are invalid calls."""
     response = stream.response()
     open_ids = set(progress.open_tools.values())
@@ -336,7 +336,7 @@ class _Session:
         self.resume = resume
         self.model_id = request.get("modelId")
         self.what = f"ConverseStream {self.model_id}"
-        self.stream = BedrockStream()
+        self.stream = Accumulator()
         self.progress = _Progress()
         self.resumes = 0
 
@@ -356,7 +356,7 @@ class _Session:
             # A first attempt folds into the session's accumulator; a retry starts afresh
             # (nothing of a failed attempt reached the caller). A resume continues it.
             if splice is None:
-                self.stream = BedrockStream()
+                self.stream = Accumulator()
             folder = _Folder(self.stream, self.per_event, splice)
             first: list[list[Delta]] = []
             try:
@@ -368,7 +368,7 @@ class _Session:
                     self.region,
                     handle.request_id,
                 )
-                raw = response["stream"]._raw_stream  # the undecoded body; see _wire
+                raw = response["stream"]._raw_stream  # the undecoded body; see wire
                 handle.attach(raw)
                 body = BodyReader(raw)
                 while data := body.read():
@@ -403,7 +403,7 @@ class _Session:
 
     # -- reading --
 
-    def deliver(self, batches: list[list[Delta]]) -> list[tuple[list[Delta], BedrockStream]]:
+    def deliver(self, batches: list[list[Delta]]) -> list[tuple[list[Delta], Accumulator]]:
         """Note what the caller is about to receive; the items to hand on."""
         for batch in batches:
             self.progress.see(batch)
@@ -527,7 +527,7 @@ def converse_stream(
     handle: StreamHandle | None = None,
     per_event: bool = False,
     resume: bool = False,
-) -> Iterator[tuple[list[Delta], BedrockStream]]:
+) -> Iterator[tuple[list[Delta], Accumulator]]:
     """Yield ``(deltas, accumulator)`` batches of one answer, blocking on the socket.
 
     Retries (per ``policy``) while nothing has reached the caller: HTTP errors, exception
@@ -576,7 +576,7 @@ async def aconverse_stream(
     handle: StreamHandle | None = None,
     per_event: bool = False,
     resume: bool = False,
-) -> AsyncIterator[tuple[list[Delta], BedrockStream]]:
+) -> AsyncIterator[tuple[list[Delta], Accumulator]]:
     """``converse_stream`` for the event loop: the same batches, errors and retries.
 
     Opening (request, response headers, first content, retries) runs in one short-lived
@@ -618,3 +618,33 @@ async def aconverse_stream(
             session.handle.release()
         else:  # cancelled or abandoned: also stops an open or a retry wait in its thread
             session.handle.cancel()
+
+
+# --- Converse (not streamed) ------------------------------------------------------------------
+
+
+def converse(
+    client: Any,
+    request: Mapping[str, Any],
+    *,
+    policy: RetryPolicy,
+    region: str | None,
+) -> tuple[StreamResponse, str | None]:
+    """One Converse call (with retries) -> the answer and the request id."""
+    model_id = request.get("modelId")
+
+    def call() -> dict[str, Any]:
+        try:
+            return dict(client.converse(**request))
+        except Exception as exc:
+            mapped = map_error(exc, model_id=model_id, region=region)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    raw = policy.call(f"Converse {model_id}", call)
+    request_id = (raw.get("ResponseMetadata") or {}).get("RequestId")
+    logger.debug(
+        "Converse model=%s region=%s request_id=%s: answered", model_id, region, request_id
+    )
+    return StreamResponse.from_converse(raw), request_id

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langchain_bedrock_stream.stream import (
-    BedrockStream,
+from langchain_bedrock_stream.accumulator import (
+    Accumulator,
     BlockStopped,
     CitationDelta,
     MessageStopped,
@@ -54,8 +54,8 @@ def metadata(**extra: object) -> dict:
     return {"metadata": body}
 
 
-def fold(events: list[dict]) -> tuple[BedrockStream, list]:
-    stream = BedrockStream()
+def fold(events: list[dict]) -> tuple[Accumulator, list]:
+    stream = Accumulator()
     deltas = []
     for event in events:
         deltas.extend(stream.feed(event))
@@ -463,7 +463,7 @@ def test_any_interleaving_of_two_blocks_gives_the_same_answer(
 @pytest.mark.parametrize("kind", ["messageStart", "contentBlockStop", "messageStop", "metadata"])
 def test_minimal_bodies_do_not_crash(kind: str) -> None:
     body = {"contentBlockIndex": 0} if kind == "contentBlockStop" else {}
-    stream = BedrockStream()
+    stream = Accumulator()
     assert len(stream.feed({kind: body})) == 1
 
 
@@ -472,7 +472,7 @@ def test_the_accumulator_imports_without_langchain_or_boto3() -> None:
     import sys
 
     code = (
-        "import sys, langchain_bedrock_stream.stream as s; s.BedrockStream();"
+        "import sys, langchain_bedrock_stream.accumulator as s; s.Accumulator();"
         "loaded = {'boto3', 'botocore', 'langchain_core'} & set(sys.modules);"
         "assert not loaded, loaded"
     )

@@ -1,9 +1,9 @@
 """The accumulator: ConverseStream events in, typed deltas out, final response at the end.
 
-Pure: no boto3, no LangChain. ``BedrockStream.feed`` takes botocore-shaped events
+Pure: no boto3, no LangChain. ``Accumulator.feed`` takes botocore-shaped events
 (``{"contentBlockDelta": {...}}``) one at a time, keeps state per ``contentBlockIndex``
 (blocks may interleave, indices need not start at 0 or be contiguous) and returns the
-deltas that event produced. ``BedrockStream.response()`` builds, from a consumed stream, the
+deltas that event produced. ``Accumulator.response()`` builds, from a consumed stream, the
 same answer Converse would have returned: ordered content blocks, parsed tool inputs,
 stop reason, usage, metrics and trace. Unknown events and delta members are kept, never fatal.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "CONTENT_DELTAS",
+    "Accumulator",
     "BedrockStream",
     "BlockStopped",
     "CitationDelta",
@@ -196,7 +197,7 @@ Delta = (
     | MetadataReceived
     | UnknownEvent
 )
-"""Everything ``BedrockStream.feed`` can return."""
+"""Everything ``Accumulator.feed`` can return."""
 
 CONTENT_DELTAS = (
     TextDelta,
@@ -321,7 +322,7 @@ class StreamResponse:
 # --- the accumulator -----------------------------------------------------------------------
 
 
-class BedrockStream:
+class Accumulator:
     """Folds one ConverseStream answer; see the module docstring.
 
     ``feed(event)`` for botocore-shaped events, ``apply(kind, body, out)`` for the decoded
@@ -615,3 +616,7 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
     for member, values in block.unknown.items():
         items.append({member: values[0] if len(values) == 1 else values})
     return items
+
+
+BedrockStream = Accumulator
+"""The public name of the accumulator (kept for 0.1.0 code)."""
