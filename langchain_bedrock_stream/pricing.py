@@ -43,6 +43,7 @@ __all__ = [
     "normalize_model_id",
     "register_price",
     "unregister_price",
+    "usage_counts",
     "use_genai_prices_updates",
 ]
 
@@ -423,6 +424,48 @@ def _warn_once(key: str, message: str, *args: Any) -> None:
     logger.warning(message, *args)
 
 
+_LANGCHAIN_KEYS = ("input_tokens", "output_tokens")
+_BEDROCK_KEYS = ("inputTokens", "outputTokens")
+
+
+def usage_counts(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """Token counts in LangChain's ``UsageMetadata`` shape, from either usage shape.
+
+    Accepts LangChain's ``UsageMetadata`` (``input_tokens`` includes cache reads and writes)
+    as is, and Bedrock's own ``usage`` (``inputTokens`` excludes them; ``cacheReadInputTokens``,
+    ``cacheWriteInputTokens``, ``cacheDetails`` split by TTL), which is what Converse, the
+    accumulator and ``BedrockStream.usage`` give. Any other shape is a ``ValueError``: a cost
+    read from the wrong keys would be a silent $0.00.
+    """
+    if not isinstance(usage, Mapping):
+        raise TypeError(f"usage must be a mapping, not {type(usage).__name__}")
+    if any(key in usage for key in _LANGCHAIN_KEYS):
+        return dict(usage)
+    if not any(key in usage for key in _BEDROCK_KEYS):
+        raise ValueError(
+            "unknown usage shape: expected Bedrock's usage (inputTokens, outputTokens, "
+            "cacheReadInputTokens, ...) or LangChain's UsageMetadata (input_tokens, "
+            f"output_tokens, ...), got the keys {sorted(map(str, usage))}"
+        )
+    uncached = _count(usage.get("inputTokens"))
+    cache_read = _count(usage.get("cacheReadInputTokens"))
+    cache_write = _count(usage.get("cacheWriteInputTokens"))
+    output = _count(usage.get("outputTokens"))
+    details: dict[str, int] = {"cache_read": cache_read, "cache_creation": cache_write}
+    for entry in usage.get("cacheDetails") or ():
+        ttl = entry.get("ttl") if isinstance(entry, Mapping) else None
+        if ttl in ("5m", "1h"):
+            key = f"ephemeral_{ttl}_input_tokens"
+            details[key] = details.get(key, 0) + _count(entry.get("inputTokens"))
+    total_in = uncached + cache_read + cache_write
+    return {
+        "input_tokens": total_in,
+        "output_tokens": output,
+        "total_tokens": _count(usage.get("totalTokens")) or total_in + output,
+        "input_token_details": details,
+    }
+
+
 def estimate_cost(
     model_id: str,
     usage: Mapping[str, Any],
@@ -431,16 +474,19 @@ def estimate_cost(
     service_tier: str | None = None,
     latency: str | None = None,
 ) -> CostBreakdown | None:
-    """Cost in USD of one answer from its LangChain ``UsageMetadata``.
+    """Cost in USD of one answer from its usage: Bedrock's or LangChain's.
 
-    ``usage["input_tokens"]`` includes cache reads and writes
-    (``input_token_details.cache_read`` / ``cache_creation``; 1-hour writes in
-    ``ephemeral_1h_input_tokens``). ``prices`` maps model ids or prefixes to prices that win
+    ``usage`` is Bedrock's ``usage`` (camelCase, as Converse, ``StreamResponse.usage`` and
+    ``BedrockStream.usage`` give it) or LangChain's ``UsageMetadata``, whose ``input_tokens``
+    includes cache reads and writes (``input_token_details.cache_read`` / ``cache_creation``;
+    1-hour writes in ``ephemeral_1h_input_tokens``); any other shape raises ``ValueError``
+    (see :func:`usage_counts`). ``prices`` maps model ids or prefixes to prices that win
     over every other source for this call. ``service_tier`` (``"flex"``, ``"priority"``...) and
     ``latency`` (``"optimized"``) other than the default are priced only by user prices.
 
     Returns ``None``, with one logged warning per model id, when no price is known.
     """
+    usage = usage_counts(usage)
     resolved = _resolve_with(model_id, prices)
     parsed = _parse(model_id)
     if resolved is None:

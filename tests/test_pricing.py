@@ -476,8 +476,60 @@ def test_updated_genai_snapshot_is_used_only_after_opting_in() -> None:
 def test_odd_usage_values_do_not_raise() -> None:
     cost = estimate_cost(SONNET_4, {"input_tokens": None, "output_tokens": "12"})
     assert cost is not None and cost["total"] == pytest.approx(12 * 15.0 / 1e6)
-    cost = estimate_cost(SONNET_4, {})
-    assert cost is not None and cost["total"] == 0
     # More cache tokens than input tokens: uncached input is never negative.
     cost = estimate_cost(SONNET_4, usage(10, 0, cache_read=50))
     assert cost is not None and cost["input"] == 0
+
+
+# --- Bedrock's own usage shape ----------------------------------------------------------------
+
+
+def test_bedrock_usage_shape_is_priced_like_the_langchain_one() -> None:
+    # Bedrock's inputTokens leaves out cache reads and writes; hand-computed at list prices.
+    bedrock_usage = {
+        "inputTokens": 2_000,
+        "outputTokens": 1_000,
+        "totalTokens": 11_000,
+        "cacheReadInputTokens": 6_000,
+        "cacheWriteInputTokens": 2_000,
+    }
+    cost = estimate_cost(SONNET_4, bedrock_usage)
+    assert cost is not None
+    assert cost["input"] == pytest.approx(2_000 * 3.0 / 1e6)
+    assert cost["output"] == pytest.approx(1_000 * 15.0 / 1e6)
+    assert cost["cache_read"] == pytest.approx(6_000 * 0.30 / 1e6)
+    assert cost["cache_write"] == pytest.approx(2_000 * 3.75 / 1e6)
+    assert cost["total"] == pytest.approx(0.006 + 0.015 + 0.0018 + 0.0075)
+
+
+def test_bedrock_usage_cache_details_split_writes_by_ttl() -> None:
+    one_hour = {
+        "inputTokens": 0,
+        "outputTokens": 0,
+        "totalTokens": 1_000_000,
+        "cacheWriteInputTokens": 1_000_000,
+        "cacheDetails": [{"ttl": "1h", "inputTokens": 1_000_000}],
+    }
+    five_minutes = {**one_hour, "cacheDetails": [{"ttl": "5m", "inputTokens": 1_000_000}]}
+    long_cost = estimate_cost(SONNET_4, one_hour)
+    short_cost = estimate_cost(SONNET_4, five_minutes)
+    assert long_cost is not None and short_cost is not None
+    assert short_cost["cache_write"] == pytest.approx(3.75)
+    # Anthropic's rule: a 1-hour write costs twice the base input price.
+    assert long_cost["cache_write"] == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{}, {"prompt_tokens": 10, "completion_tokens": 5}, {"total_tokens": 15}],
+)
+def test_unknown_usage_shape_raises_instead_of_costing_nothing(shape: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="unknown usage shape") as caught:
+        estimate_cost(SONNET_4, shape)
+    for key in shape:
+        assert key in str(caught.value)
+
+
+def test_usage_that_is_not_a_mapping_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="mapping"):
+        estimate_cost(SONNET_4, [("inputTokens", 1)])  # type: ignore[arg-type]
