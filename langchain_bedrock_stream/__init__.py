@@ -3,7 +3,8 @@
 Public names:
 
 - ``ChatBedrockStream``: the LangChain chat model (drop-in for ``ChatBedrockConverse``).
-- ``BedrockStream``: the framework-free accumulator of ConverseStream events.
+- ``BedrockStream`` / ``converse_stream``: one ConverseStream answer without LangChain: iterate
+  its deltas and tool calls, then read text, tool calls, usage, cost and the next messages.
 - the ``BedrockError`` tree: typed errors that are also LangChain's ``Model*Error`` types.
 - ``estimate_cost`` / ``get_bedrock_usage_callback``: cost of an answer, totals across runs.
 - ``langchain_bedrock_stream.testing``: an event-stream encoder and a local Bedrock-wire server.
@@ -13,7 +14,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .accumulator import BedrockStream, StreamResponse
+    from .accumulator import StreamResponse
     from .chat_model import ChatBedrockStream
     from .errors import (
         BedrockAPIError,
@@ -31,13 +32,17 @@ if TYPE_CHECKING:
     )
     from .pricing import ModelPrice, estimate_cost, register_price
     from .retry import RetryPolicy
+    from .stream import BedrockStream, InvalidToolCall, ToolCall, converse_stream
     from .usage import BedrockUsageCallbackHandler, get_bedrock_usage_callback
 
-# Names resolve on first use, so ``langchain_bedrock_stream.accumulator`` can be
-# imported without loading LangChain or boto3.
+# Names resolve on first use, so ``BedrockStream`` (and ``langchain_bedrock_stream.stream``)
+# can be imported without loading LangChain or boto3.
 _WHERE = {
     "ChatBedrockStream": "chat_model",
-    "BedrockStream": "accumulator",
+    "BedrockStream": "stream",
+    "ToolCall": "stream",
+    "InvalidToolCall": "stream",
+    "converse_stream": "stream",
     "StreamResponse": "accumulator",
     "RetryPolicy": "retry",
     "estimate_cost": "pricing",
@@ -93,10 +98,13 @@ __all__ = [
     "BedrockUsageCallbackHandler",
     "ChatBedrockStream",
     "InputConversionError",
+    "InvalidToolCall",
     "ModelPrice",
     "RetryPolicy",
     "StreamIntegrityError",
     "StreamResponse",
+    "ToolCall",
+    "converse_stream",
     "estimate_cost",
     "get_bedrock_usage_callback",
     "register_price",
