@@ -37,7 +37,6 @@ from langchain_bedrock_stream.testing import (
     make_simulator_responder,
     simulated_converse_response,
     simulated_events,
-    simulator_responder,
 )
 
 NOVA = "us.amazon.nova-micro-v1:0"
@@ -756,9 +755,9 @@ def test_simulator_responder_picks_reply_kind() -> None:
     body = {"messages": USER_HI}
     stream = RecordedRequest("converse-stream", NOVA, "/p", {}, body)
     plain = RecordedRequest("converse", NOVA, "/p", {}, body)
-    stream_reply = simulator_responder(stream)
+    stream_reply = make_simulator_responder()(stream)
     assert isinstance(stream_reply, StreamReply)
     assert stream_reply.events == simulated_events(body)
-    assert isinstance(simulator_responder(plain), JsonReply)
+    assert isinstance(make_simulator_responder()(plain), JsonReply)
     paced = make_simulator_responder(delay=0.25)(stream)
     assert isinstance(paced, StreamReply) and paced.delay == 0.25

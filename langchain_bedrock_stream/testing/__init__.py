@@ -13,6 +13,9 @@ and its error parsing.
 * :func:`simulated_events` / :func:`simulated_converse_response` build plausible
   model answers (text, tool calls with schema-conforming input, usage), and
   :func:`make_simulator_responder` serves them for any request.
+* :func:`text_answer`, :func:`tool_call_answer`, :func:`reasoning_answer` and
+  :func:`error_reply` script the answers your own agent should meet, and :func:`script`
+  serves them in turn, to Converse or ConverseStream calls alike (:class:`Answer`).
 * :func:`encode_event` and friends encode the ``application/vnd.amazon.eventstream``
   frames directly, for tests of a decoder.
 
@@ -52,6 +55,14 @@ from .eventstream import (
     encode_exception,
     encode_frame,
 )
+from .scripted import (
+    Answer,
+    error_reply,
+    reasoning_answer,
+    script,
+    text_answer,
+    tool_call_answer,
+)
 from .server import (
     BedrockWireServer,
     DropConnection,
@@ -67,10 +78,10 @@ from .simulator import (
     make_simulator_responder,
     simulated_converse_response,
     simulated_events,
-    simulator_responder,
 )
 
 __all__ = [
+    "Answer",
     "BedrockWireServer",
     "DropConnection",
     "ErrorReply",
@@ -85,8 +96,12 @@ __all__ = [
     "encode_events",
     "encode_exception",
     "encode_frame",
+    "error_reply",
     "make_simulator_responder",
+    "reasoning_answer",
+    "script",
     "simulated_converse_response",
     "simulated_events",
-    "simulator_responder",
+    "text_answer",
+    "tool_call_answer",
 ]

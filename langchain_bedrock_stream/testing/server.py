@@ -176,6 +176,28 @@ def _http_chunk(data: bytes) -> bytes:
     return b"%x\r\n%b\r\n" % (len(data), data)
 
 
+def _fit(reply: Reply, operation: Operation) -> Reply:
+    """``reply``, or an error saying why it cannot answer ``operation``.
+
+    A stream scripted for a Converse call (or a JSON answer for a ConverseStream call)
+    would otherwise reach botocore as bytes of the wrong kind, and fail there with an
+    unrelated ``UnicodeDecodeError`` or a garbled event.
+    """
+    streamed = operation == "converse-stream"
+    if isinstance(reply, StreamReply) and not streamed:
+        wanted = "a JsonReply (the Converse body)"
+    elif isinstance(reply, JsonReply) and streamed and reply.status < 300:
+        wanted = "a StreamReply (ConverseStream events)"
+    else:
+        return reply
+    return ErrorReply(
+        400,
+        "ValidationException",
+        f"BedrockWireServer: the scripted reply is a {type(reply).__name__}, which cannot "
+        f"answer a {operation} call; script {wanted} for it",
+    )
+
+
 @dataclass(frozen=True)
 class _StreamPlan:
     """The pre-encoded bytes of a :class:`StreamReply`."""
@@ -469,7 +491,7 @@ class _Connection(asyncio.Protocol):
             raw_body=request.body,
             method=request.method,
         )
-        reply = self._server._take_reply(recorded)
+        reply = _fit(self._server._take_reply(recorded), operation)
         if isinstance(reply, DropConnection):
             self._close()
             return False

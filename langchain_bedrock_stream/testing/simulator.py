@@ -32,7 +32,6 @@ __all__ = [
     "make_simulator_responder",
     "simulated_converse_response",
     "simulated_events",
-    "simulator_responder",
 ]
 
 _TEXT_DELTA_SIZES = (3, 5, 2, 4, 6, 4)
@@ -396,11 +395,3 @@ def make_simulator_responder(delay: float = 0.0) -> Responder:
         return JsonReply(simulated_converse_response(body))
 
     return respond
-
-
-def simulator_responder(request: RecordedRequest) -> Reply:
-    """Answer one request with the simulator, unpaced (see :func:`make_simulator_responder`)."""
-    return _UNPACED(request)
-
-
-_UNPACED = make_simulator_responder()
