@@ -87,6 +87,7 @@ OFFLINE_RUNS: dict[str, tuple[list[str], str | None]] = {
     "citations": (["examples/citations.py", "--simulator"], None),
     "reasoning": (["examples/reasoning.py", "--simulator"], None),
     "cost_totals": (["examples/cost_totals.py", "--simulator"], None),
+    "boto3_only": (["examples/boto3_only.py", "--simulator"], None),
     "multiprocess_streams": (
         ["examples/multiprocess_streams.py", "--simulator", "--workers", "2", "--streams", "6"],
         None,
