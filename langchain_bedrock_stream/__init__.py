@@ -3,8 +3,8 @@
 Public names:
 
 - ``ChatBedrockStream``: the LangChain chat model (drop-in for ``ChatBedrockConverse``).
-- ``BedrockStream`` / ``converse_stream``: one ConverseStream answer without LangChain: iterate
-  its deltas and tool calls, then read text, tool calls, usage, cost and the next messages.
+- ``BedrockStream`` / ``converse_stream`` / ``converse``: one Bedrock answer without LangChain:
+  iterate its deltas and tool calls, then read text, tool calls, usage, cost, next messages.
 - the ``BedrockError`` tree: typed errors that are also LangChain's ``Model*Error`` types.
 - ``estimate_cost`` / ``get_bedrock_usage_callback``: cost of an answer, totals across runs.
 - ``langchain_bedrock_stream.testing``: an event-stream encoder and a local Bedrock-wire server.
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     )
     from .pricing import ModelPrice, estimate_cost, register_price
     from .retry import RetryPolicy
-    from .stream import BedrockStream, InvalidToolCall, ToolCall, converse_stream
+    from .stream import BedrockStream, InvalidToolCall, ToolCall, converse, converse_stream
     from .usage import BedrockUsageCallbackHandler, get_bedrock_usage_callback
 
 # Names resolve on first use, so ``BedrockStream`` (and ``langchain_bedrock_stream.stream``)
@@ -42,6 +42,7 @@ _WHERE = {
     "BedrockStream": "stream",
     "ToolCall": "stream",
     "InvalidToolCall": "stream",
+    "converse": "stream",
     "converse_stream": "stream",
     "StreamResponse": "accumulator",
     "RetryPolicy": "retry",
@@ -104,6 +105,7 @@ __all__ = [
     "StreamIntegrityError",
     "StreamResponse",
     "ToolCall",
+    "converse",
     "converse_stream",
     "estimate_cost",
     "get_bedrock_usage_callback",

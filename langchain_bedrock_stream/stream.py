@@ -103,6 +103,7 @@ __all__ = [
     "ToolUseStarted",
     "UnknownDelta",
     "UnknownEvent",
+    "converse",
     "converse_stream",
 ]
 
@@ -198,6 +199,29 @@ class BedrockStream:
     def accumulator(self) -> Accumulator:
         """The pure fold underneath (``accumulator.Accumulator``)."""
         return self._acc
+
+    @classmethod
+    def from_converse(
+        cls,
+        response: Mapping[str, Any] | StreamResponse,
+        *,
+        model_id: str | None = None,
+        request_id: str | None = None,
+    ) -> BedrockStream:
+        """A consumed stream holding a Converse (not streamed) answer, so that it has the
+        same results (``text``, ``tool_calls``, ``message_param``, ``cost``...).
+
+        ``response`` is the dict ``client.converse(...)`` returned, or a ``StreamResponse``.
+        The answer is folded by the same accumulator, as the events that would have streamed
+        it. Timing is unknown (``None``): nothing was streamed here.
+        """
+        body = response.to_converse() if isinstance(response, StreamResponse) else response
+        if request_id is None:
+            request_id = (body.get("ResponseMetadata") or {}).get("RequestId")
+        stream = cls(_converse_events(body), model_id=model_id, request_id=request_id)
+        stream.consume()
+        stream._first = stream._ended = None
+        return stream
 
     # -- iterating --
 
@@ -531,6 +555,68 @@ class BedrockStream:
         return [{"role": "user", "content": results}]
 
 
+def _block_events(index: int, block: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The stream events that carry one Converse content block."""
+
+    def delta(value: Mapping[str, Any]) -> dict[str, Any]:
+        return {"contentBlockDelta": {"contentBlockIndex": index, "delta": value}}
+
+    def start(value: Mapping[str, Any]) -> dict[str, Any]:
+        return {"contentBlockStart": {"contentBlockIndex": index, "start": value}}
+
+    if "text" in block:
+        return [delta({"text": block["text"]})]
+    if "citationsContent" in block:
+        cited = block["citationsContent"]
+        events = [delta({"text": part.get("text", "")}) for part in cited.get("content") or []]
+        return events + [delta({"citation": c}) for c in cited.get("citations") or []]
+    if "toolUse" in block:
+        use = block["toolUse"]
+        head = {k: use[k] for k in ("toolUseId", "name", "type") if k in use}
+        args = use.get("input")
+        raw = args if isinstance(args, str) else json.dumps(args) if args else ""
+        return [start({"toolUse": head}), *([delta({"toolUse": {"input": raw}})] if raw else [])]
+    if "reasoningContent" in block:
+        reasoning = block["reasoningContent"]
+        if "redactedContent" in reasoning:
+            return [delta({"reasoningContent": {"redactedContent": reasoning["redactedContent"]}})]
+        text = reasoning.get("reasoningText") or {}
+        events = [delta({"reasoningContent": {"text": text.get("text", "")}})]
+        if text.get("signature") is not None:
+            events.append(delta({"reasoningContent": {"signature": text["signature"]}}))
+        return events
+    if "toolResult" in block:
+        result = block["toolResult"]
+        head = {k: result[k] for k in ("toolUseId", "status", "type") if k in result}
+        return [start({"toolResult": head}), delta({"toolResult": result.get("content") or []})]
+    if "image" in block:
+        image = block["image"]
+        rest = {k: v for k, v in image.items() if k != "format"}
+        return [start({"image": {"format": image.get("format")}}), delta({"image": rest})]
+    return [delta(block)]  # kept as an unknown member, as a streamed one would be
+
+
+def _converse_events(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A Converse response as the ConverseStream events that would have carried it."""
+    message = (body.get("output") or {}).get("message") or {}
+    events: list[dict[str, Any]] = [{"messageStart": {"role": message.get("role", "assistant")}}]
+    for index, block in enumerate(message.get("content") or []):
+        events += _block_events(index, block)
+        events.append({"contentBlockStop": {"contentBlockIndex": index}})
+    stop: dict[str, Any] = {"stopReason": body.get("stopReason")}
+    if body.get("additionalModelResponseFields") is not None:
+        stop["additionalModelResponseFields"] = body["additionalModelResponseFields"]
+    events.append({"messageStop": stop})
+    metadata = {
+        key: body[key]
+        for key in ("usage", "metrics", "trace", "performanceConfig", "serviceTier")
+        if body.get(key) is not None
+    }
+    if metadata:
+        events.append({"metadata": metadata})
+    return events
+
+
 def _call(block: _ToolBlock, index: int) -> ToolCall | InvalidToolCall:
     raw = "".join(block.parts)
     args = parse_tool_input(raw)
@@ -809,3 +895,24 @@ def converse_stream(
     model_id = request.get("modelId")
     source = _Live(client, request, policy, resume)
     return BedrockStream(source, model_id=model_id)
+
+
+def converse(
+    client: Any, *, retry_policy: RetryPolicy | None = None, **request: Any
+) -> BedrockStream:
+    """One Converse (not streamed) call, with retries and typed errors, as a consumed
+    ``BedrockStream``: the same results as a streamed answer (``BedrockStream.from_converse``).
+    ``time_to_first_token`` and ``duration`` are both the time the whole call took."""
+    from .retry import resolve_policy
+    from .transport import converse as transport_converse
+
+    policy = resolve_policy(retry_policy, client=client)
+    region = getattr(getattr(client, "meta", None), "region_name", None)
+    started = time.perf_counter()
+    response, request_id = transport_converse(client, request, policy=policy, region=region)
+    stream = BedrockStream.from_converse(
+        response, model_id=request.get("modelId"), request_id=request_id
+    )
+    stream._started = started
+    stream._first = stream._ended = time.perf_counter()
+    return stream

@@ -30,6 +30,7 @@ from langchain_bedrock_stream import (
     RetryPolicy,
     StreamIntegrityError,
     ToolCall,
+    converse,
     converse_stream,
 )
 from langchain_bedrock_stream.accumulator import (
@@ -557,6 +558,10 @@ def _converse_with_tools(server: BedrockWireServer) -> None:
 # --- every real recording: the same answer as through the chat model ----------------------
 
 
+def status(interaction: dict[str, Any]) -> int:
+    return int(interaction["response"]["status"]["code"])
+
+
 def _target(uri: str) -> tuple[str, str]:
     parsed = urlparse(uri)
     return unquote(parsed.path.split("/")[2]), str(parsed.hostname).split(".")[1]
@@ -565,9 +570,7 @@ def _target(uri: str) -> tuple[str, str]:
 STREAM_FILES = [
     name
     for name in names()
-    if any(
-        is_stream(i) and i["response"]["status"]["code"] == 200 for i in load(name)["interactions"]
-    )
+    if any(is_stream(i) and status(i) == 200 for i in load(name)["interactions"])
 ]
 
 
@@ -651,9 +654,7 @@ def test_every_stream_recording_gives_the_chat_models_answer(name: str) -> None:
 ERROR_STREAMS = [
     name
     for name in names()
-    if any(
-        is_stream(i) and i["response"]["status"]["code"] >= 400 for i in load(name)["interactions"]
-    )
+    if any(is_stream(i) and status(i) >= 400 for i in load(name)["interactions"])
 ]
 
 
@@ -670,3 +671,83 @@ def test_stream_error_recordings_raise_typed_errors(name: str) -> None:
         converse_stream(client, modelId=model_id, messages=HELLO).consume()
     assert recorded in str(caught.value)
     assert caught.value.status_code == interaction["response"]["status"]["code"]
+
+
+# --- Converse (not streamed) answers: the same results API -----------------------------------
+
+
+CONVERSE_FILES = [
+    name
+    for name in names()
+    if any(not is_stream(i) and status(i) == 200 for i in load(name)["interactions"])
+]
+
+
+def _replay_converse(name: str) -> list[tuple[dict[str, Any], BedrockStream, Any]]:
+    """Each Converse answer of a recording: boto3's dict, ``converse()``, and the chat model."""
+    interactions = load(name)["interactions"]
+    model_id, region = _target(interactions[0]["request"]["uri"])
+    client = boto3.client(
+        "bedrock-runtime", region_name=region, config=Config(retries={"total_max_attempts": 1})
+    )
+    model = ChatBedrockStream(model=model_id, region_name=region, max_retries=0)
+    raw: list[dict[str, Any]] = []
+    ours: list[BedrockStream] = []
+    theirs: list[Any] = []
+    for sink in ("boto3", "ours", "chat"):
+        with replayer().use_cassette(str(RECORDINGS / name)):
+            for interaction in interactions:
+                if is_stream(interaction):
+                    client.converse_stream(modelId=model_id, messages=HELLO)["stream"].close()
+                elif sink == "boto3":
+                    raw.append(client.converse(modelId=model_id, messages=HELLO))
+                elif sink == "ours":
+                    ours.append(converse(client, modelId=model_id, messages=HELLO))
+                else:
+                    theirs.append(model.invoke([HumanMessage("replay")]))
+    return list(zip(raw, ours, theirs, strict=True))
+
+
+@requires_recordings
+@pytest.mark.parametrize("name", CONVERSE_FILES)
+def test_every_converse_recording_gives_the_same_results_through_from_converse(name: str) -> None:
+    for raw, ours, message in _replay_converse(name):
+        rebuilt = ours.response().to_converse()
+        for key in ("output", "stopReason", "usage", "metrics"):
+            assert rebuilt.get(key) == raw.get(key), key
+        assert BedrockStream.from_converse(raw).response() == ours.response()
+        assert ours.text == message.text
+        assert [(c.id, c.name, c.args) for c in ours.tool_calls] == [
+            (c["id"], c["name"], c["args"]) for c in message.tool_calls
+        ]
+        assert ours.stop_reason == message.response_metadata["stopReason"]
+        assert ours.cost_breakdown == message.response_metadata.get("cost")
+        assert ours.request_id == raw["ResponseMetadata"].get("RequestId")
+        assert ours.duration is not None and ours.time_to_first_token == ours.duration
+
+
+def test_from_converse_keeps_server_tools_images_and_unknown_blocks() -> None:
+    content = [
+        {
+            "toolUse": {
+                "toolUseId": "s1",
+                "name": "code",
+                "input": {"x": 1},
+                "type": "server_tool_use",
+            }
+        },
+        {"toolResult": {"toolUseId": "s1", "content": [{"text": "2"}], "status": "success"}},
+        {"image": {"format": "png", "source": {"bytes": b"\x89PNG"}}},
+        {"futureBlock": {"anything": [1, 2]}},
+        {"toolUse": {"toolUseId": "c1", "name": "get_time", "input": {}}},
+    ]
+    body = {
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": "tool_use",
+        "usage": {"inputTokens": 5, "outputTokens": 6, "totalTokens": 11},
+    }
+    stream = BedrockStream.from_converse(body, model_id=NOVA)
+    assert stream.response().content == content
+    assert stream.tool_calls == [ToolCall("c1", "get_time", {}, 4)]  # not the server tool
+    assert stream.time_to_first_token is None and stream.duration is None
+    assert stream.cost == pytest.approx(5 * 0.035 / 1e6 + 6 * 0.14 / 1e6)
