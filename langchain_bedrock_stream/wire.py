@@ -78,6 +78,18 @@ class FrameDecoder:
     stay buffered until the rest arrives, so the caller may feed any split of the body.
     A corrupt frame never costs the intact frames before it: they are returned, and the
     error is raised by the next ``feed`` or by ``close``.
+
+    Public: decode a ConverseStream body you read yourself (``iter_events`` turns the frames
+    into botocore-shaped ``(event type, body)`` pairs and raises ``ExceptionFrameError`` for
+    an exception frame; ``decode_event`` does one payload)::
+
+        decoder = FrameDecoder()
+        for chunk in body_chunks:
+            for kind, body in iter_events(decoder, chunk):
+                print(kind, body)
+        decoder.close()  # a frame cut short raises FrameError
+
+    ``langchain_bedrock_stream.BedrockStream(body)`` does this and folds the events.
     """
 
     def __init__(self) -> None:
