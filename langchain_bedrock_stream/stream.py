@@ -230,9 +230,11 @@ class BedrockStream:
     def __iter__(self) -> Iterator[StreamItem]:
         source = self._claim()
         batches = source.batches(self)
+        finished = False
         try:
             for batch in batches:
                 yield from self._items(batch)
+            finished = True
         except Exception as exc:
             error = self._failure(exc, source)
             if error is exc:
@@ -240,15 +242,19 @@ class BedrockStream:
             raise error from exc
         finally:
             batches.close()
+            if not finished:  # left early or failed: let the connection go
+                source.close()
             self._end()
 
     async def __aiter__(self) -> AsyncIterator[StreamItem]:
         source = self._claim()
         batches = source.abatches(self)
+        finished = False
         try:
             async for batch in batches:
                 for item in self._items(batch):
                     yield item
+            finished = True
         except Exception as exc:
             error = self._failure(exc, source)
             if error is exc:
@@ -256,6 +262,8 @@ class BedrockStream:
             raise error from exc
         finally:
             await batches.aclose()
+            if not finished:
+                source.close()
             self._end()
 
     def consume(self) -> StreamResponse:

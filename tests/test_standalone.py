@@ -751,3 +751,15 @@ def test_from_converse_keeps_server_tools_images_and_unknown_blocks() -> None:
     assert stream.tool_calls == [ToolCall("c1", "get_time", {}, 4)]  # not the server tool
     assert stream.time_to_first_token is None and stream.duration is None
     assert stream.cost == pytest.approx(5 * 0.035 / 1e6 + 6 * 0.14 / 1e6)
+
+
+def test_leaving_a_boto3_response_early_closes_its_connection(server: BedrockWireServer) -> None:
+    events = [{"messageStart": {"role": "assistant"}}] + [
+        delta(0, text=f"{n} ") for n in range(200)
+    ]
+    server.enqueue(StreamReply([*events, stop(0), *finish("end_turn")], delay=0.01))
+    response = client_for(server).converse_stream(modelId=NOVA, messages=HELLO)
+    for item in BedrockStream(response):
+        if isinstance(item, TextDelta):
+            break
+    assert server.wait_for_disconnect(timeout=10)
