@@ -25,6 +25,7 @@ from langchain_bedrock_stream import (
     BedrockError,
     BedrockRateLimitError,
     BedrockStream,
+    BedrockTimeoutError,
     ChatBedrockStream,
     InvalidToolCall,
     RetryPolicy,
@@ -763,3 +764,55 @@ def test_leaving_a_boto3_response_early_closes_its_connection(server: BedrockWir
         if isinstance(item, TextDelta):
             break
     assert server.wait_for_disconnect(timeout=10)
+
+
+def test_async_iteration_leaves_the_event_loop_free(server: BedrockWireServer) -> None:
+    paced = [{"messageStart": {"role": "assistant"}}] + [delta(0, text=f"{n} ") for n in range(10)]
+    server.enqueue(StreamReply([*paced, stop(0), *finish("end_turn")], delay=0.02))
+    client = client_for(server)
+
+    async def main() -> tuple[int, int, str]:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        stream = converse_stream(client, modelId=NOVA, messages=HELLO)
+        at_first_text = None
+        async for item in stream:
+            if isinstance(item, TextDelta) and at_first_text is None:
+                at_first_text = ticks
+        done.set()
+        await task
+        assert at_first_text is not None
+        return at_first_text, ticks, stream.text
+
+    at_first_text, ticks, text = asyncio.run(main())
+    assert text == "".join(f"{n} " for n in range(10))
+    assert ticks > at_first_text  # the loop ran other work while the stream was read
+
+
+def test_async_iteration_honours_the_clients_read_timeout(server: BedrockWireServer) -> None:
+    stalled = [{"messageStart": {"role": "assistant"}}, delta(0, text="a"), delta(0, text="b")]
+    server.enqueue(StreamReply(stalled, delay=60))
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=1),
+    )
+
+    async def main() -> None:
+        stream = converse_stream(
+            client, retry_policy=RetryPolicy(max_retries=0), modelId=NOVA, messages=HELLO
+        )
+        await asyncio.wait_for(stream.aconsume(), timeout=30)
+
+    with pytest.raises(BedrockError) as caught:
+        asyncio.run(main())
+    assert isinstance(caught.value, BedrockTimeoutError)
