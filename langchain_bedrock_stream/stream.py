@@ -228,6 +228,7 @@ class BedrockStream:
     # -- iterating --
 
     def __iter__(self) -> Iterator[StreamItem]:
+        """Read the stream once: its deltas, and each tool call right after its block."""
         source = self._claim()
         batches = source.batches(self)
         finished = False
@@ -247,6 +248,7 @@ class BedrockStream:
             self._end()
 
     async def __aiter__(self) -> AsyncIterator[StreamItem]:
+        """``__iter__`` under ``async for``: socket reads wait on the event loop."""
         source = self._claim()
         batches = source.abatches(self)
         finished = False

@@ -17,8 +17,10 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import boto3
+import botocore.session
 import pytest
 from botocore.config import Config
+from botocore.validate import ParamValidator
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
 from langchain_bedrock_stream import (
@@ -559,6 +561,17 @@ def _converse_with_tools(server: BedrockWireServer) -> None:
 # --- every real recording: the same answer as through the chat model ----------------------
 
 
+def check_next_request(stream: BedrockStream) -> None:
+    """The answer, and results for its tool calls, make a request botocore's model accepts."""
+    messages = [HELLO[0], stream.message_param]
+    outputs = {c.id: "done" for c in [*stream.tool_calls, *stream.invalid_tool_calls]}
+    messages += stream.tool_message_params(outputs)
+    model = botocore.session.get_session().get_service_model("bedrock-runtime")
+    shape = model.operation_model("ConverseStream").input_shape
+    report = ParamValidator().validate({"modelId": "m", "messages": messages}, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
 def status(interaction: dict[str, Any]) -> int:
     return int(interaction["response"]["status"]["code"])
 
@@ -650,6 +663,7 @@ def test_every_stream_recording_gives_the_chat_models_answer(name: str) -> None:
         assert usage["output_tokens"] == ours.output_tokens
         assert ours.cost_breakdown == message.response_metadata.get("cost")
         assert ours.complete
+        check_next_request(ours)
 
 
 ERROR_STREAMS = [
@@ -725,6 +739,7 @@ def test_every_converse_recording_gives_the_same_results_through_from_converse(n
         assert ours.cost_breakdown == message.response_metadata.get("cost")
         assert ours.request_id == raw["ResponseMetadata"].get("RequestId")
         assert ours.duration is not None and ours.time_to_first_token == ours.duration
+        check_next_request(ours)
 
 
 def test_from_converse_keeps_server_tools_images_and_unknown_blocks() -> None:
