@@ -831,3 +831,18 @@ def test_async_iteration_honours_the_clients_read_timeout(server: BedrockWireSer
     with pytest.raises(BedrockError) as caught:
         asyncio.run(main())
     assert isinstance(caught.value, BedrockTimeoutError)
+
+
+def test_a_response_without_its_raw_body_is_read_through_botocores_events(
+    server: BedrockWireServer,
+) -> None:
+    # botocore's undecoded body is a private attribute; without it, its parsed events serve.
+    server.enqueue(StreamReply(INTERLEAVED))
+    response = client_for(server).converse_stream(modelId=NOVA, messages=HELLO)
+    parsed = {"stream": list(response["stream"]), "ResponseMetadata": response["ResponseMetadata"]}
+    stream = BedrockStream(parsed)
+    stream.consume()
+    expected = BedrockStream(INTERLEAVED)
+    expected.consume()
+    assert stream.response() == expected.response()
+    assert stream.request_id == response["ResponseMetadata"]["RequestId"]
