@@ -180,8 +180,6 @@ class BedrockStream:
         self._started = time.perf_counter()
         self._first: float | None = None
         self._ended: float | None = None
-        if isinstance(source, Mapping) and request_id is None:
-            self._request_id = (source.get("ResponseMetadata") or {}).get("RequestId")
 
     # -- feeding by hand (0.1.0) --
 
@@ -506,7 +504,8 @@ class BedrockStream:
 
     @property
     def duration(self) -> float | None:
-        """Seconds from the start to the end of reading; ``None`` until read to its end."""
+        """Seconds from the start until reading stopped (at the end, at a failure, or on
+        leaving the loop); ``None`` before that."""
         return None if self._ended is None else self._ended - self._started
 
     @property
