@@ -32,7 +32,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
+
+if TYPE_CHECKING:
+    from .accumulator import StreamResponse
 
 __all__ = [
     "CostBreakdown",
@@ -42,6 +45,7 @@ __all__ = [
     "lookup_price",
     "normalize_model_id",
     "register_price",
+    "response_cost",
     "unregister_price",
     "usage_counts",
     "use_genai_prices_updates",
@@ -579,6 +583,25 @@ def estimate_cost(
         currency="USD",
         source=resolved.source,
         model=resolved.model,
+    )
+
+
+def response_cost(model_id: str | None, response: StreamResponse) -> CostBreakdown | None:
+    """Cost of one answer, priced as ``ChatBedrockStream`` and ``BedrockStream`` price it.
+
+    Bedrock's usage of ``response``; a prompt router's answer at the model it routed to
+    (``trace.promptRouter.invokedModelId``); the answer's service tier and latency mode.
+    ``None`` without usage or model, or when no price is known (see :func:`estimate_cost`).
+    """
+    routed = ((response.trace or {}).get("promptRouter") or {}).get("invokedModelId")
+    model = routed or model_id
+    if response.usage is None or not model:
+        return None
+    return estimate_cost(
+        model,
+        response.usage,
+        service_tier=(response.service_tier or {}).get("type"),
+        latency=(response.performance_config or {}).get("latency"),
     )
 
 

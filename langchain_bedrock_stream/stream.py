@@ -479,17 +479,7 @@ class BedrockStream:
         ``None`` without usage, without a ``model_id``, or when no price is known (logged).
         A prompt router's answer is priced at the model it routed to.
         """
-        response = self.response()
-        routed = ((response.trace or {}).get("promptRouter") or {}).get("invokedModelId")
-        model = routed or self.model_id
-        if response.usage is None or not model:
-            return None
-        return pricing.estimate_cost(
-            model,
-            response.usage,
-            service_tier=(response.service_tier or {}).get("type"),
-            latency=(response.performance_config or {}).get("latency"),
-        )
+        return pricing.response_cost(self.model_id, self.response())
 
     @property
     def cost(self) -> float | None:

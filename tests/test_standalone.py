@@ -846,3 +846,19 @@ def test_a_response_without_its_raw_body_is_read_through_botocores_events(
     expected.consume()
     assert stream.response() == expected.response()
     assert stream.request_id == response["ResponseMetadata"]["RequestId"]
+
+
+def test_a_prompt_routers_answer_is_priced_at_the_model_it_routed_to() -> None:
+    router = "arn:aws:bedrock:us-east-1:123456789012:default-prompt-router/amazon.nova:1"
+    usage = {"inputTokens": 1000, "outputTokens": 500, "totalTokens": 1500}
+    trace = {"promptRouter": {"invokedModelId": NOVA}}
+    events = [
+        {"messageStart": {"role": "assistant"}},
+        delta(0, text="ok"),
+        stop(0),
+        {"messageStop": {"stopReason": "end_turn"}},
+        {"metadata": {"usage": usage, "trace": trace}},
+    ]
+    stream = BedrockStream(events, model_id=router)
+    stream.consume()
+    assert stream.cost == pytest.approx(1000 * 0.035 / 1e6 + 500 * 0.14 / 1e6)
