@@ -17,6 +17,9 @@ first content, typed errors, a non-blocking reader under ``async for``); a boto3
 ``client.converse_stream(...)`` response; a raw event-stream body (``bytes``, a binary file,
 an iterable or async iterable of ``bytes``); an iterable or async iterable of botocore-shaped
 events. ``BedrockStream()`` with no source is fed by hand with ``feed(event)``, as in 0.1.0.
+Under ``async for`` a synchronous source (bytes, a file, a list) is read as it is: give an
+async iterable for input that must be waited for; a boto3 response (a blocking socket) is
+refused there, ``converse_stream()`` is the way.
 A Converse (not streamed) answer has the same results: ``converse(client, **request)``, or
 ``BedrockStream.from_converse(response)`` for the dict ``client.converse(...)`` returned.
 
