@@ -862,3 +862,16 @@ def test_a_prompt_routers_answer_is_priced_at_the_model_it_routed_to() -> None:
     stream = BedrockStream(events, model_id=router)
     stream.consume()
     assert stream.cost == pytest.approx(1000 * 0.035 / 1e6 + 500 * 0.14 / 1e6)
+
+
+def test_a_boto3_response_is_refused_under_async_for(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(INTERLEAVED, delay=0.5))
+    stream = BedrockStream(client_for(server).converse_stream(modelId=NOVA, messages=HELLO))
+
+    async def main() -> None:
+        async for _ in stream:
+            pass
+
+    with pytest.raises(TypeError, match="converse_stream"):
+        asyncio.run(main())
+    assert server.wait_for_disconnect(timeout=10)  # and its connection was let go
