@@ -111,6 +111,7 @@ def test_window_measure_catches_a_burst() -> None:
     assert most_in_any_window([float(t) for t in range(10)], rate=1.0) == 1
 
 
+@pytest.mark.timeout(300)  # worker start-up alone takes 20 s on a busy 2-core machine
 def test_pipeline_answers_every_prompt_within_the_shared_limits(local_ray: None) -> None:
     prompts = [f"prompt number {n}" for n in range(32)]
     limits = RateLimits(requests_per_minute=240, request_burst=2, cooldown=1.0)  # 4 a second
@@ -173,11 +174,12 @@ def test_pipeline_answers_every_prompt_within_the_shared_limits(local_ray: None)
     assert state.tokens_reported == INPUT_TOKENS * len(prompts) + output_tokens
 
     # what the server saw: never more streams than the workers run, never faster than the
-    # bucket: at most its burst plus what it refills, with 1.5 s of slack for requests that
-    # were granted apart but arrived together (a busy machine delays some more than others)
+    # bucket: at most its burst plus what it refills, with 3 s of slack for requests that
+    # were granted apart but arrived together (a busy machine delays some more than others).
+    # Measured here: 3.1 with the limiter (14 allowed), 28 without it.
     assert len(observer.arrivals) == len(requests)
     assert max(observer.open_streams) <= workers * concurrency
-    slack = 1.5
+    slack = 3.0
     rate = limits.requests_per_second
     assert most_in_any_window(observer.arrivals, rate) <= limits.request_capacity + rate * slack
 
