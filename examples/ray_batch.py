@@ -238,7 +238,9 @@ def main() -> int:
     args = cli.parse_args()
 
     import ray
+    import ray.data
 
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # no progress lines
     ray.init(
         address=args.address,
         num_cpus=2 if args.address == "local" else None,
@@ -265,9 +267,10 @@ def main() -> int:
         ray.shutdown()
 
     mode = "streamed" if args.stream else "invoked"
+    workers = len(report.by_worker)
     print(
         f"{len(report.rows) - len(report.failed)} of {len(report.rows)} prompts {mode} by "
-        f"{len(report.by_worker)} workers in {report.seconds:.1f} s "
+        f"{workers} worker{'s' * (workers != 1)} in {report.seconds:.1f} s "
         f"(limit {args.rpm:g} requests/min for the cluster; {report.throttles} throttled)"
     )
     for pid, count in sorted(report.by_worker.items()):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -43,13 +45,23 @@ sys.path.insert(0, str(EXAMPLES))
 import ray_batch  # noqa: E402
 
 MODEL = "us.amazon.nova-micro-v1:0"
+MEMORY_MONITOR = "RAY_memory_monitor_refresh_ms"  # Ray reads it with this exact case
+NO_CREDENTIALS = (
+    "No AWS credentials found: running against the local Bedrock-wire simulator; "
+    "answers are scripted."
+)
 INPUT_TOKENS = 9
 
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    """A small local Ray instance whose workers import this checkout and its examples."""
+    """A small local Ray instance whose workers import this checkout and its examples.
+
+    Ray's memory monitor is off: on a machine shared with other work it kills workers for
+    memory that others use (the kernel still guards the machine)."""
     path = os.pathsep.join(p for p in (str(ROOT), str(EXAMPLES), os.environ.get("PYTHONPATH")) if p)
+    saved = os.environ.get(MEMORY_MONITOR)
+    os.environ[MEMORY_MONITOR] = "0"
     ray.init(
         address="local",
         num_cpus=2,
@@ -59,6 +71,10 @@ def local_ray() -> Iterator[None]:
         object_store_memory=100 * 1024**2,
         runtime_env={"env_vars": {"PYTHONPATH": path}},
     )
+    if saved is None:
+        os.environ.pop(MEMORY_MONITOR)
+    else:
+        os.environ[MEMORY_MONITOR] = saved
     try:
         yield
     finally:
@@ -182,6 +198,45 @@ def test_pipeline_answers_every_prompt_within_the_shared_limits(local_ray: None)
     slack = 3.0
     rate = limits.requests_per_second
     assert most_in_any_window(observer.arrivals, rate) <= limits.request_capacity + rate * slack
+
+
+@pytest.mark.timeout(300)
+def test_example_runs_offline_on_the_cluster(local_ray: None, tmp_path: Path) -> None:
+    # a second driver joins the running local instance: no new cluster to start
+    address = ray.get_runtime_context().gcs_address
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
+    )
+    command = [sys.executable, "examples/ray_batch.py", "--address", address, "--prompts", "6"]
+    done = subprocess.run(
+        [*command, "--workers", "1", "--stream"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == NO_CREDENTIALS
+    assert re.match(r"6 of 6 prompts streamed by 1 worker in \d+\.\d s ", lines[1])
+    assert (
+        "First answer: 'Hello! You asked: \"In one sentence: why is 0 a nice number?" in done.stdout
+    )
+    # the rows and the limiter's actor add up to the same totals
+    rows = re.search(r"^Rows: ([\d,]+) tokens, \$(\d+\.\d{6})$", done.stdout, re.M)
+    actor = re.search(
+        r"^Bedrock usage: 6 calls, ([\d,]+) tokens, \$(\d+\.\d{6})$", done.stdout, re.M
+    )
+    assert rows and actor, done.stdout
+    assert rows.groups() == actor.groups()
+    assert int(rows[1].replace(",", "")) > 0
 
 
 def test_limiter_travels_by_name_and_shares_one_bucket(local_ray: None) -> None:
