@@ -48,6 +48,7 @@ from .usage import BedrockUsageCallbackHandler
 
 __all__ = [
     "BucketState",
+    "LimiterCore",
     "LocalRateLimiter",
     "RateLimitFeedback",
     "RateLimits",
@@ -69,10 +70,11 @@ class RateLimits:
     ``request_burst`` and ``token_burst`` are how much may go at once after a quiet spell
     (default: one second's worth, at least one request). ``tokens_per_request`` is reserved
     when a request starts and corrected when its usage is reported, so the token limit acts
-    before answers come back (0: only reported usage counts). A throttle multiplies the speed
-    by ``slowdown`` (down to ``min_speed``); throttles within ``settle`` seconds of a slowdown
-    answer requests sent before it and count once. After ``cooldown`` seconds without a
-    slowdown the speed steps back up by the same factor, until it is full again.
+    before answers come back (0: only reported usage counts); a call that fails keeps it.
+    A throttle multiplies the speed by ``slowdown`` (down to ``min_speed``); throttles within
+    ``settle`` seconds of a slowdown answer requests sent before it and count once. After
+    ``cooldown`` seconds without a slowdown the speed steps back up by the same factor, until
+    it is full again.
     """
 
     requests_per_minute: float
