@@ -213,7 +213,7 @@ def test_example_runs_offline_on_the_cluster(local_ray: None, tmp_path: Path) ->
     )
     command = [sys.executable, "examples/ray_batch.py", "--address", address, "--prompts", "6"]
     done = subprocess.run(
-        [*command, "--workers", "1", "--stream"],
+        [*command, "--workers", "1"],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -225,7 +225,7 @@ def test_example_runs_offline_on_the_cluster(local_ray: None, tmp_path: Path) ->
     assert "Traceback" not in done.stderr, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == NO_CREDENTIALS
-    assert re.match(r"6 of 6 prompts streamed by 1 worker in \d+\.\d s ", lines[1])
+    assert re.match(r"6 of 6 prompts invoked by 1 worker in \d+\.\d s ", lines[1])
     assert (
         "First answer: 'Hello! You asked: \"In one sentence: why is 0 a nice number?" in done.stdout
     )
