@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import sys
 import time
@@ -160,7 +161,7 @@ class BatchReport:
     @property
     def row_cost(self) -> float:
         """Cost in USD summed over the rows (unknown prices count as 0)."""
-        return sum(row.cost for row in self.rows if row.cost == row.cost)
+        return sum(row.cost for row in self.rows if not math.isnan(row.cost))
 
 
 def run_batch(
