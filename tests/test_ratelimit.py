@@ -294,17 +294,24 @@ def test_a_throttled_call_slows_the_bucket() -> None:
         assert len(server.requests) == 2
 
 
-def test_tokens_per_minute_paces_a_model() -> None:
-    # Each answer uses 10 tokens; 600 tokens a minute is 10 a second with a 10-token burst:
-    # after the first call, each one waits for its tokens to be paid back.
-    clockless = LocalRateLimiter(
-        RateLimits(requests_per_minute=6000, tokens_per_minute=600, token_burst=10)
-    )
+def test_reported_usage_holds_back_the_next_call() -> None:
+    # Each answer uses 10 tokens; the bucket holds 10 and refills 10 a second, on a clock
+    # that stands still until the test moves it.
+    clock = FakeClock()
+    limits = RateLimits(requests_per_minute=6000, tokens_per_minute=600, token_burst=10)
+    limiter = LocalRateLimiter(limits, clock=clock)
     with BedrockWireServer(responder=answering(["a", "b", "c"], 7)) as server:
-        model = limited_model(server, clockless)
-        assert [model.invoke(str(n)).text for n in range(3)] == ["abc"] * 3
-    assert clockless.state().tokens_reported == 30
-    assert clockless.acquire(blocking=False) is False  # the last answer's 10 are still owed
+        model = limited_model(server, limiter)
+        assert model.invoke("first").text == "abc"  # 10 -> 0 once reported
+        assert model.invoke("second").text == "abc"  # 0 is not a debt yet: -> -10
+        assert limiter.state().tokens_available == -10
+        assert limiter.acquire(blocking=False) is False  # 10 tokens owed
+        clock.now = 0.5
+        assert limiter.acquire(blocking=False) is False  # 5 still owed
+        clock.now = 1.0
+        assert model.invoke("third").text == "abc"  # paid back: the call goes
+    assert limiter.state().tokens_reported == 30
+    assert len(server.requests) == 3
 
 
 # --- totals that travel -----------------------------------------------------------------------
