@@ -373,7 +373,7 @@ class LocalRateLimiter(_BucketRateLimiter):
     copied state: use :class:`RayRateLimiter` to share one across processes.
     """
 
-    def __init__(self, limits: RateLimits, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, limits: RateLimits, *, clock: Callable[[], float] = time.monotonic) -> None:
         """Pace calls by ``limits``; ``clock`` tells the time in seconds (monotonic)."""
         self._core = LimiterCore(limits, clock)
 
