@@ -47,6 +47,7 @@ from langchain_core.rate_limiters import BaseRateLimiter
 from .usage import BedrockUsageCallbackHandler
 
 __all__ = [
+    "BucketRateLimiter",
     "BucketState",
     "LimiterCore",
     "LocalRateLimiter",
@@ -307,8 +308,9 @@ class LimiterCore:
         self._lock = threading.Lock()
 
 
-class _BucketRateLimiter(BaseRateLimiter):
-    """A ``BaseRateLimiter`` that asks a :class:`LimiterCore`, wherever it lives."""
+class BucketRateLimiter(BaseRateLimiter):
+    """A ``BaseRateLimiter`` that asks a :class:`LimiterCore`, wherever it lives: the
+    interface both limiters share (acquire, report, inspect)."""
 
     max_poll: float = 2.0
     """Longest single wait before asking the bucket again (it may have sped up)."""
@@ -366,7 +368,7 @@ class _BucketRateLimiter(BaseRateLimiter):
         return RateLimitFeedback(self)
 
 
-class LocalRateLimiter(_BucketRateLimiter):
+class LocalRateLimiter(BucketRateLimiter):
     """One bucket for every thread and task of this process.
 
     A copy sent to another process (pickled with a model) starts its own bucket from the
@@ -400,7 +402,7 @@ def _actor_class() -> Any:
     return ray.remote(num_cpus=0)(LimiterCore)
 
 
-class RayRateLimiter(_BucketRateLimiter):
+class RayRateLimiter(BucketRateLimiter):
     """One bucket for every worker of a Ray cluster, held by a named Ray actor.
 
     Creating it (in the driver, after ``ray.init()``) starts the actor ``name`` in
@@ -497,7 +499,7 @@ class RateLimitFeedback(BaseCallbackHandler):
     totals) and each ``ModelRateLimitError`` (to slow the shared bucket down).
     """
 
-    def __init__(self, limiter: _BucketRateLimiter) -> None:
+    def __init__(self, limiter: BucketRateLimiter) -> None:
         """Report to ``limiter``."""
         super().__init__()
         self.limiter = limiter
