@@ -74,6 +74,17 @@ class ModelUsage:
             if source := cost.get("source"):
                 self.sources.add(str(source))
 
+    def _merge(self, other: ModelUsage) -> None:
+        self.calls += other.calls
+        self.priced_calls += other.priced_calls
+        self.usage_metadata = add_usage(self.usage_metadata, other.usage_metadata)
+        self.input_cost += other.input_cost
+        self.output_cost += other.output_cost
+        self.cache_read_cost += other.cache_read_cost
+        self.cache_write_cost += other.cache_write_cost
+        self.total_cost += other.total_cost
+        self.sources |= other.sources
+
 
 def _get(mapping: Any, *keys: str) -> Any:
     """First present key of a mapping (camelCase and snake_case spellings)."""
@@ -213,6 +224,31 @@ class BedrockUsageCallbackHandler(BaseCallbackHandler):
         """Answers whose cost is unknown and missing from :attr:`total_cost`."""
         with self._lock:
             return sum(m.unpriced_calls for m in self._models.values())
+
+    def merge(self, *others: BedrockUsageCallbackHandler) -> None:
+        """Add the totals of ``others`` to these (handlers from other threads, processes or
+        workers: a handler pickles with its totals)."""
+        for other in others:
+            if other is self:
+                raise ValueError("a handler cannot merge into itself")
+            theirs = other.by_model
+            with self._lock:
+                for name, usage in theirs.items():
+                    mine = self._models.get(name)
+                    if mine is None:
+                        mine = self._models[name] = ModelUsage(name)
+                    mine._merge(usage)
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = dict(self.__dict__)
+            state["_models"] = copy.deepcopy(self._models)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def reset(self) -> None:
         """Forget every total."""
