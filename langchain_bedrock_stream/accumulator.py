@@ -338,6 +338,8 @@ class InvalidToolInput:
     name: str | None
     raw: str
     error: str
+    index: int | None = None
+    """The ``contentBlockIndex`` the input streamed under (its tool call chunks' index)."""
 
 
 @dataclass(slots=True)
@@ -663,7 +665,11 @@ class Accumulator:
                     raw = item["toolUse"]["input"]
                     item["toolUse"]["input"] = str(raw)
                     invalid[len(content)] = InvalidToolInput(
-                        block.tool_use_id, block.name, str(raw), self._input_error(raw, block)
+                        block.tool_use_id,
+                        block.name,
+                        str(raw),
+                        self._input_error(raw, block),
+                        block.index,
                     )
                 content.append(item)
         meta = self.metadata

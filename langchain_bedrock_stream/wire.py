@@ -60,6 +60,8 @@ def _parse_headers(raw: bytes) -> dict[str, Any]:
             if pos + 2 > end:
                 raise FrameError(f"header {name!r}: value length runs past the headers' end")
             (size,) = _U16.unpack_from(raw, pos)
+            if pos + 2 + size > end:
+                raise FrameError(f"header {name!r}: a {size}-byte value runs past the headers' end")
             value = raw[pos + 2 : pos + 2 + size]
             pos += 2 + size
             if kind == 7:
