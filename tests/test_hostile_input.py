@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import random
 import struct
@@ -820,3 +821,122 @@ def test_redacted_reasoning_blob_round_trips_through_the_decoder() -> None:
     )
     ((_, event),) = decode_all(body)
     assert event["delta"]["reasoningContent"]["redactedContent"] == blob
+
+
+# --- a tool input cut by max_tokens is never a runnable call --------------------------------
+
+
+def _cut_tool_call(fragments: list[str], reason: str = "max_tokens") -> list[dict[str, Any]]:
+    return [
+        {"messageStart": {"role": "assistant"}},
+        {
+            "contentBlockStart": {
+                "contentBlockIndex": 0,
+                "start": {"toolUse": {"toolUseId": "t1", "name": "weather"}},
+            }
+        },
+        *(delta({"toolUse": {"input": piece}}) for piece in fragments),
+        {"contentBlockStop": {"contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": reason}},
+        {"metadata": {"usage": {"inputTokens": 1, "outputTokens": 9, "totalTokens": 10}}},
+    ]
+
+
+def _assert_not_runnable(message: AIMessage) -> None:
+    assert message.tool_calls == []
+    (invalid,) = message.invalid_tool_calls
+    assert invalid["name"] == "weather"
+    assert invalid["id"] == "t1"
+    assert str(invalid["args"]).startswith('{"city": "Par')
+
+
+@pytest.mark.parametrize("consume", [stream_outcome, astream_outcome])
+def test_summed_chunks_of_a_cut_tool_input_are_not_a_runnable_call(
+    server: BedrockWireServer, consume: Any
+) -> None:
+    server.enqueue(StreamReply(_cut_tool_call(['{"city"', ': "Par'])))
+    outcome = consume(model_on(server.endpoint_url))
+    assert isinstance(outcome, AIMessageChunk)
+    _assert_not_runnable(outcome)
+    assert outcome.response_metadata["stopReason"] == "max_tokens"
+
+
+def test_invoke_of_a_cut_tool_input_agrees(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(_cut_tool_call(['{"city"', ': "Par'])))
+    _assert_not_runnable(model_on(server.endpoint_url).invoke("hi", stream=True))
+
+
+def test_langgraph_messages_mode_never_sees_a_runnable_cut_call(server: BedrockWireServer) -> None:
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    server.enqueue(StreamReply(_cut_tool_call(['{"city"', ': "Par'])))
+    model = model_on(server.endpoint_url)
+
+    def call_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("model", call_model)
+    graph.add_edge(START, "model")
+    graph.add_edge("model", END)
+    streamed = [
+        message
+        for message, _ in graph.compile().stream(
+            {"messages": [("user", "hi")]}, stream_mode="messages"
+        )
+    ]
+    chunks = [m for m in streamed if isinstance(m, AIMessageChunk)]
+    assert chunks, streamed
+    _assert_not_runnable(summed(chunks))
+
+
+def test_a_complete_tool_input_is_untouched(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(_cut_tool_call(['{"city"', ': "Paris"}'], reason="tool_use")))
+    outcome = stream_outcome(model_on(server.endpoint_url))
+    assert isinstance(outcome, AIMessageChunk)
+    assert outcome.invalid_tool_calls == []
+    assert outcome.tool_calls == [
+        {"name": "weather", "args": {"city": "Paris"}, "id": "t1", "type": "tool_call"}
+    ]
+
+
+tool_inputs = st.dictionaries(
+    st.text(alphabet='ab"\\{}[]:, \n', max_size=4),
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.text(alphabet='xy"\\}]{[ \n\t/u0', max_size=6),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(alphabet='k"\\', max_size=3), children, max_size=2)
+        ),
+        max_leaves=6,
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tool_inputs, st.data())
+def test_no_truncation_of_a_tool_input_sums_to_a_runnable_call(
+    args: dict[str, Any], data: st.DataObject
+) -> None:
+    raw = json.dumps(args, ensure_ascii=data.draw(st.booleans()))
+    cut = data.draw(st.integers(1, len(raw) - 1))
+    prefix = raw[:cut]
+    pieces = data.draw(st.lists(st.integers(1, max(1, cut - 1)), max_size=3, unique=True))
+    bounds = [0, *sorted(p for p in pieces if p < cut), cut]
+    stream = Accumulator()
+    chunks: list[AIMessageChunk] = []
+    for event in _cut_tool_call([prefix[a:b] for a, b in itertools.pairwise(bounds)]):
+        made = chunk_from_deltas(stream.feed(event))
+        if made is not None:
+            chunks.append(made[0])
+    response = stream.response()
+    chunks.append(final_chunk(response, model_id=MODEL))
+    total = summed(chunks)
+    assert total.tool_calls == [], (prefix, total.tool_calls)
+    assert [c["id"] for c in total.invalid_tool_calls] == ["t1"]
+    assert message_from_response(response, model_id=MODEL).tool_calls == []
