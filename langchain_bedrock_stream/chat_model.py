@@ -28,6 +28,7 @@ from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client
 from .errors import BedrockError, InputConversionError, map_errors
+from .redaction import register_request_secrets
 from .request import base_model_name, build_request
 from .retry import RetryPolicy, resolve_policy
 from .tools import (
@@ -378,6 +379,9 @@ class ChatBedrockStream(BaseChatModel):
                 bearer_token=reveal(self.bedrock_api_key),
             )
         )
+        # Credentials resolved by boto3 itself (profiles, SSO, roles) are learnt for redaction
+        # from the first request that carries them.
+        client.meta.events.register("before-send.bedrock-runtime.*", register_request_secrets)
         if self.default_headers:
             headers = dict(self.default_headers)
 
