@@ -314,7 +314,10 @@ class _Block:
     kind: str = ""
     """"text", "tool_use", "reasoning", "tool_result", "image" or "" (only unknown members)."""
     parts: list[str] = field(default_factory=list)
-    """Text, tool input fragments or reasoning text, in arrival order."""
+    """Text, tool input fragments or reasoning text, in arrival order; every
+    ``_RUN`` new pieces are joined into one (see ``add``)."""
+    joined: int = 0
+    """How many leading entries of ``parts`` are already joined runs."""
     citations: list[dict[str, Any]] = field(default_factory=list)
     tool_use_id: str | None = None
     name: str | None = None
@@ -328,6 +331,23 @@ class _Block:
     image_error: dict[str, Any] | None = None
     unknown: dict[str, list[Any]] = field(default_factory=dict)
     stopped: bool = False
+
+    def add(self, piece: str) -> None:
+        """Append ``piece``; join the newest pieces into one run now and then, so a long
+        answer of small deltas costs about its own size, not an object per delta."""
+        parts = self.parts
+        parts.append(piece)
+        if len(parts) - self.joined >= _RUN:
+            parts[self.joined :] = ["".join(parts[self.joined :])]
+            self.joined += 1
+
+    def text(self) -> str:
+        """Everything ``add`` received, joined."""
+        parts = self.parts
+        return parts[0] if len(parts) == 1 else "".join(parts)
+
+
+_RUN = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -578,7 +598,7 @@ class Accumulator:
                     raise MalformedEvent(event, "delta.text", value, "a string")
                 if block.kind != "text":
                     self._claim(block, "text", event, "delta.text", value)
-                block.parts.append(value)
+                block.add(value)
                 out.append(TextDelta(index, value))
             elif member == "toolUse":
                 if type(value) is not dict:
@@ -590,7 +610,7 @@ class Accumulator:
                     raise MalformedEvent(event, "delta.toolUse.input", fragment, "a string")
                 if block.kind != "tool_use":
                     self._claim(block, "tool_use", event, "delta.toolUse", value)
-                block.parts.append(fragment)
+                block.add(fragment)
                 out.append(ToolInputDelta(index, fragment, block.tool_type == SERVER_TOOL_USE))
             elif member == "reasoningContent":
                 self._reasoning(block, value, out)
@@ -645,7 +665,7 @@ class Accumulator:
         if block.kind != "reasoning":
             cls._claim(block, "reasoning", event, "delta.reasoningContent", value)
         if text is not None:
-            block.parts.append(text)
+            block.add(text)
         if signature is not None:
             block.signature = (block.signature or "") + signature
         if redacted is not None:
@@ -654,12 +674,19 @@ class Accumulator:
 
     # -- the final answer --
 
-    def response(self) -> StreamResponse:
-        """Build the final answer from everything received (partial if not complete)."""
+    def response(self, *, text: bool = True) -> StreamResponse:
+        """Build the final answer from everything received (partial if not complete).
+
+        ``text=False`` leaves text and reasoning blocks out of ``content``: a summary
+        (stop reason, usage, tool calls) for a caller that already handed their deltas
+        on, at no cost of a second copy of a long answer.
+        """
         content: list[dict[str, Any]] = []
         invalid: dict[int, InvalidToolInput] = {}
         for index in sorted(self._blocks):
             block = self._blocks[index]
+            if not text and block.kind in ("text", "reasoning") and not block.unknown:
+                continue
             for item in _block_content(block):
                 if "toolUse" in item and isinstance(item["toolUse"].get("input"), _RawInput):
                     raw = item["toolUse"]["input"]
@@ -728,7 +755,7 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     kind = block.kind
     if kind == "text":
-        text = "".join(block.parts)
+        text = block.text()
         if block.citations:
             items.append(
                 {"citationsContent": {"content": [{"text": text}], "citations": block.citations}}
@@ -739,7 +766,7 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
         tool: dict[str, Any] = {
             "toolUseId": block.tool_use_id,
             "name": block.name,
-            "input": parse_tool_input("".join(block.parts)),
+            "input": parse_tool_input(block.text()),
         }
         if block.tool_type:
             tool["type"] = block.tool_type
@@ -749,7 +776,7 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
             redacted = block.redacted[0] if len(block.redacted) == 1 else b"".join(block.redacted)
             items.append({"reasoningContent": {"redactedContent": redacted}})
         if block.parts or block.signature is not None or not block.redacted:
-            reasoning: dict[str, Any] = {"text": "".join(block.parts)}
+            reasoning: dict[str, Any] = {"text": block.text()}
             if block.signature is not None:
                 reasoning["signature"] = block.signature
             items.append({"reasoningContent": {"reasoningText": reasoning}})

@@ -233,6 +233,7 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
     items: dict[int, dict[str, Any]] = {}
     calls: dict[int, dict[str, Any]] = {}
     texts: list[str] = []
+    pieces: dict[int, list[str]] = {}  # text of a block's item, joined once at the end
     for delta in deltas:
         if type(delta) is TextDelta:
             texts.append(delta.text)
@@ -240,7 +241,11 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
                 continue
             item = items.get(delta.index)
             if item is not None and item["type"] == "text":
-                item["text"] += delta.text
+                block_pieces = pieces.get(delta.index)
+                if block_pieces is None:
+                    pieces[delta.index] = [item["text"], delta.text]
+                else:
+                    block_pieces.append(delta.text)
                 continue
         elif isinstance(delta, ToolUseStarted):
             early = calls.get(delta.index)
@@ -274,6 +279,8 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
             _merge_into(existing, new)
     if not items and not calls:
         return None
+    for index, block_pieces in pieces.items():
+        items[index]["text"] = "".join(block_pieces)
     chunk = AIMessageChunk(
         content=list(items.values()),
         tool_call_chunks=[

@@ -98,6 +98,8 @@ class _Run:
     handle: StreamHandle
     first_token: float | None = None
     response: StreamResponse | None = None
+    stream: Accumulator | None = None
+    """A streamed answer's accumulator, until ``_result`` builds the final message from it."""
 
 
 class ChatBedrockStream(BaseChatModel):
@@ -539,13 +541,15 @@ class ChatBedrockStream(BaseChatModel):
             )
 
     def _last(self, run: _Run, stream: Accumulator) -> tuple[ChatGenerationChunk, str]:
-        """The closing chunk: usage, metadata, cost and timing."""
-        run.response = response = stream.response()
+        """The closing chunk: usage, metadata, cost and timing (no second copy of the text,
+        which the chunks before it carried)."""
+        run.stream = stream
+        summary = stream.response(text=False)
         last = final_chunk(
-            response,
+            summary,
             model_id=run.model_id,
             request_id=run.handle.request_id,
-            extra=self._extra(run, response),
+            extra=self._extra(run, summary),
         )
         return ChatGenerationChunk(message=last), ""
 
@@ -561,10 +565,11 @@ class ChatBedrockStream(BaseChatModel):
     ) -> Generator[tuple[ChatGenerationChunk, str], None, None]:
         """Generation chunks of one streamed call, the closing chunk last."""
         stream: Accumulator | None = None
+        client, options = self._get_client(), self._stream_options(run)  # bad settings raise
         try:
             with self._boundary(run):
                 for batch, stream in converse_stream(  # noqa: B007 - read after the loop
-                    self._get_client(), request, **self._stream_options(run)
+                    client, request, **options
                 ):
                     made = self._chunk(run, batch)
                     if made is not None:
@@ -582,10 +587,11 @@ class ChatBedrockStream(BaseChatModel):
     ) -> AsyncIterator[tuple[ChatGenerationChunk, str]]:
         """``_chunks`` on the event loop (the same steps; only the waiting differs)."""
         stream: Accumulator | None = None
+        client, options = self._get_client(), self._stream_options(run)  # bad settings raise
         try:
             with self._boundary(run):
                 async for batch, stream in aconverse_stream(  # noqa: B007 - read after the loop
-                    self._get_client(), request, **self._stream_options(run)
+                    client, request, **options
                 ):
                     made = self._chunk(run, batch)
                     if made is not None:
@@ -659,6 +665,8 @@ class ChatBedrockStream(BaseChatModel):
         return any(isinstance(h, _StreamingCallbackHandler) for h in handlers)
 
     def _result(self, run: _Run, message_id: str | None = None) -> ChatResult:
+        if run.stream is not None:  # built once, then the accumulator's pieces can go
+            run.response, run.stream = run.stream.response(), None
         response = run.response
         assert response is not None
         message = message_from_response(
