@@ -242,7 +242,7 @@ def measure(contender: str, mode: str, size: int, delta: int, url: str) -> dict[
 # --- the driver ----------------------------------------------------------------------------
 
 
-def run_all(sizes: list[int], deltas: list[int]) -> list[dict[str, Any]]:
+def run_all(sizes: list[int], deltas: list[int], only: set[str]) -> list[dict[str, Any]]:
     from langchain_bedrock_stream.testing import BedrockWireServer
 
     results = []
@@ -250,7 +250,7 @@ def run_all(sizes: list[int], deltas: list[int]) -> list[dict[str, Any]]:
         for size in sizes:
             for delta in deltas:
                 for contender, modes in MODES.items():
-                    if contender == LC and delta < 65536:
+                    if contender not in only or (contender == LC and delta < 65536):
                         continue  # its stream() sums hundreds of thousands of chunks
                     for mode in modes:
                         args = [contender, mode, str(size), str(delta), server.endpoint_url]
@@ -277,9 +277,9 @@ def run_all(sizes: list[int], deltas: list[int]) -> list[dict[str, Any]]:
     return results
 
 
-def write(results: list[dict[str, Any]]) -> None:
+def write(results: list[dict[str, Any]], name: str) -> None:
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "memory.json").write_text(json.dumps(results, indent=1))
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1))
     lines = [
         "# Peak memory above the baseline while receiving an answer of N bytes",
         "",
@@ -297,20 +297,23 @@ def write(results: list[dict[str, Any]]) -> None:
             f"{row['rss'] / MB:.1f} MB | {row['rss'] / row['size']:.2f} | {row['seconds']} |"
             + ("" if row["ok"] else " **wrong answer**")
         )
-    (RESULTS / "memory.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50], help="answer MB")
     parser.add_argument("--deltas", type=int, nargs="+", default=[65536, 64])
+    parser.add_argument("--only", nargs="+", choices=list(MODES), help="contenders to run")
+    parser.add_argument("--out", default="memory", help="results file name (no suffix)")
     parser.add_argument("--client", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         contender, mode, size, delta, url = args.client
         print(json.dumps(measure(contender, mode, int(size), int(delta), url)))
         return
-    write(run_all([s * MB for s in args.sizes], args.deltas))
+    only = set(args.only or MODES)
+    write(run_all([s * MB for s in args.sizes], args.deltas, only), args.out)
 
 
 if __name__ == "__main__":
