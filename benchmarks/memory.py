@@ -17,6 +17,10 @@ reports, above the level before the call:
 Streams are consumed the way a user who only prints them would: each chunk is looked at
 and dropped. ``invoke`` returns the final message (which holds N bytes itself).
 
+``langchain-core alone`` is a chat model with no I/O that yields the same answer in
+64 KiB chunks made on the fly: what ``BaseChatModel.stream``/``invoke`` themselves hold
+(every chunk, each with a copy of its text, then the merged message and its text).
+
 Answers come in two shapes: ``64 KiB`` deltas (few events: every contender, including
 ``ChatBedrockConverse``, whose ``stream()`` sums chunks quadratically) and ``64 B`` deltas
 (many events, as real answers arrive: ours and raw boto3 only).
@@ -46,20 +50,25 @@ REGION = "us-east-1"
 MB = 1_000_000
 
 OURS, RAW, LC = "ChatBedrockStream", "raw boto3", "ChatBedrockConverse"
+FLOOR = "langchain-core alone"
 MODES = {
     OURS: ("stream", "astream", "invoke", "invoke streaming"),
     RAW: ("stream", "invoke"),
     LC: ("stream", "astream", "invoke"),
+    FLOOR: ("stream", "astream", "invoke"),
 }
 
 
 # --- the answers ------------------------------------------------------------------------------
 
 
-def answer_text(size: int) -> str:
-    """``size`` bytes of ASCII prose (no JSON escapes)."""
-    unit = "the quick brown fox jumps over the lazy dog while the stream keeps flowing "
-    return (unit * (size // len(unit) + 1))[:size]
+_UNIT = "the quick brown fox jumps over the lazy dog while the stream keeps flowing "
+
+
+def answer_text(size: int, start: int = 0) -> str:
+    """Bytes ``start`` to ``start + size`` of an endless ASCII prose (no JSON escapes)."""
+    offset = start % len(_UNIT)
+    return (_UNIT[offset:] + _UNIT * (size // len(_UNIT) + 1))[:size]
 
 
 def parse_prompt(prompt: str) -> tuple[int, int]:
@@ -143,6 +152,41 @@ class RssPeak:
         self.peak = max(self.peak, self.now())
 
 
+def _floor_model() -> Any:
+    """A chat model with no I/O: yields the answer in 64 KiB chunks made on the fly, so
+    what it costs is langchain-core's own handling of N bytes of chunks."""
+    from collections.abc import Iterator
+
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+    def prompt(messages: list[BaseMessage]) -> tuple[int, int]:
+        size, delta = parse_prompt(str(messages[-1].content))
+        return size, max(delta, 65536)
+
+    class Floor(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "floor"
+
+        def _generate(self, messages: list[BaseMessage], *args: Any, **kw: Any) -> ChatResult:
+            size, _ = prompt(messages)
+            message = AIMessage(content=answer_text(size))
+            return ChatResult(generations=[ChatGeneration(message=message)])
+
+        def _stream(
+            self, messages: list[BaseMessage], *args: Any, **kw: Any
+        ) -> Iterator[ChatGenerationChunk]:
+            size, step = prompt(messages)
+            for start in range(0, size, step):
+                piece = answer_text(min(step, size - start), start)
+                content: list[str | dict[Any, Any]] = [{"type": "text", "text": piece, "index": 0}]
+                yield ChatGenerationChunk(message=AIMessageChunk(content=content))
+
+    return Floor()
+
+
 def _call(contender: str, mode: str, url: str) -> Any:
     """A function of the prompt that receives the answer and returns its text length."""
     if contender == RAW:
@@ -173,23 +217,28 @@ def _call(contender: str, mode: str, url: str) -> Any:
 
         return raw
 
-    common: dict[str, Any] = {"region_name": REGION, "endpoint_url": url}
-    if contender == OURS:
+    from pydantic import SecretStr
+
+    common: dict[str, Any] = {
+        "region_name": REGION,
+        "endpoint_url": url,
+        "aws_access_key_id": SecretStr("bench"),
+        "aws_secret_access_key": SecretStr("bench"),
+    }
+    if contender == FLOOR:
+        model: Any = _floor_model()
+    elif contender == OURS:
         from langchain_bedrock_stream import ChatBedrockStream
 
         if mode == "invoke streaming":  # an explicit streaming=False would turn stream() off
             common["streaming"] = True
-        model: Any = ChatBedrockStream(
-            model=MODEL_ID, aws_access_key_id="bench", aws_secret_access_key="bench", **common
-        )
+        model = ChatBedrockStream(model=MODEL_ID, **common)
     else:
         from botocore.config import Config
         from langchain_aws import ChatBedrockConverse
 
         model = ChatBedrockConverse(
             model=MODEL_ID,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
             config=Config(retries={"total_max_attempts": 1}),
             **common,
         )
@@ -250,7 +299,7 @@ def run_all(sizes: list[int], deltas: list[int], only: set[str]) -> list[dict[st
         for size in sizes:
             for delta in deltas:
                 for contender, modes in MODES.items():
-                    if contender not in only or (contender == LC and delta < 65536):
+                    if contender not in only or (contender in (LC, FLOOR) and delta < 65536):
                         continue  # its stream() sums hundreds of thousands of chunks
                     for mode in modes:
                         args = [contender, mode, str(size), str(delta), server.endpoint_url]
@@ -285,7 +334,12 @@ def write(results: list[dict[str, Any]], name: str) -> None:
         "",
         "`traced`: peak Python allocations (tracemalloc); `rss`: peak resident set size "
         "(sampled every 2 ms). Ratios are to N. Streams are consumed chunk by chunk and "
-        "the chunks dropped; `invoke` keeps the final message.",
+        "the chunks dropped; `invoke` keeps the final message. `langchain-core alone` is a "
+        "chat model with no I/O: `BaseChatModel.stream()` keeps every chunk (each with a copy "
+        "of its text in `ChatGenerationChunk.text`) and merges them into a message (plus its "
+        "own text copy) at the end, 4x N; `invoke()` holds the message and "
+        "`ChatGeneration.text`, 3x N. `ChatBedrockStream 0.1.0` rows, when present, were "
+        "measured on the previous release for comparison.",
         "",
         "| N | deltas | contender | call | traced | x N | rss | x N | s |",
         "|---|---|---|---|---|---|---|---|---|",
