@@ -940,3 +940,33 @@ def test_no_truncation_of_a_tool_input_sums_to_a_runnable_call(
     assert total.tool_calls == [], (prefix, total.tool_calls)
     assert [c["id"] for c in total.invalid_tool_calls] == ["t1"]
     assert message_from_response(response, model_id=MODEL).tool_calls == []
+
+
+def test_early_input_of_a_server_tool_is_not_a_client_call() -> None:
+    stream = Accumulator()
+    out: list[Any] = []
+    for event in [
+        delta({"toolUse": {"input": '{"code": "1+1"}'}}),
+        {
+            "contentBlockStart": {
+                "contentBlockIndex": 0,
+                "start": {
+                    "toolUse": {"toolUseId": "s1", "name": "nova_code", "type": "server_tool_use"}
+                },
+            }
+        },
+    ]:
+        out.extend(stream.feed(event))
+    made = chunk_from_deltas(out)
+    assert made is not None
+    chunk = made[0]
+    assert chunk.tool_call_chunks == []
+    assert chunk.content == [
+        {
+            "type": "server_tool_use",
+            "id": "s1",
+            "name": "nova_code",
+            "index": 0,
+            "input": '{"code": "1+1"}',
+        }
+    ]
