@@ -92,6 +92,12 @@ class BodyReader:
         self._deferred: BaseException | None = None
         self.done = False
 
+    @property
+    def delimited_by_close(self) -> bool:
+        """True for a body with neither a length nor chunked coding: its end is the
+        connection closing, which a cut connection looks the same as."""
+        return self._direct and self._dechunk is None and self._left is None
+
     def read(self) -> bytes:
         """The next burst of body bytes, waiting for it; ``b""`` once the body is done."""
         while not self.done:

@@ -5,7 +5,9 @@ Pure: no boto3, no LangChain. ``Accumulator.feed`` takes botocore-shaped events
 (blocks may interleave, indices need not start at 0 or be contiguous) and returns the
 deltas that event produced. ``Accumulator.response()`` builds, from a consumed stream, the
 same answer Converse would have returned: ordered content blocks, parsed tool inputs,
-stop reason, usage, metrics and trace. Unknown events and delta members are kept, never fatal.
+stop reason, usage, metrics and trace. Unknown events and delta members are kept, never fatal;
+a known member of the wrong shape (an index that is not a non-negative int, text that is
+not a string, ...) raises ``MalformedEvent`` before it changes any state.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "ImageDelta",
     "ImageStarted",
     "InvalidToolInput",
+    "MalformedEvent",
     "MessageStarted",
     "MessageStopped",
     "MetadataReceived",
@@ -40,6 +43,92 @@ __all__ = [
 ]
 
 SERVER_TOOL_USE = "server_tool_use"
+
+
+class MalformedEvent(ValueError):
+    """An event whose known fields have the wrong shape; names the event, field and value.
+
+    Raised before the event changes the accumulator, so ``response()`` still gives
+    everything received up to it.
+    """
+
+    def __init__(self, kind: str, field: str, value: Any, expected: str) -> None:
+        self.kind = kind
+        self.field = field
+        self.value = value
+        super().__init__(
+            f"malformed {kind} event: {field} should be {expected}, got {_clip(value)}"
+        )
+
+
+def _clip(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _index(kind: str, body: Any) -> int:
+    """The ``contentBlockIndex`` of a block event: a non-negative int (not a bool)."""
+    index = body.get("contentBlockIndex")
+    if type(index) is not int or index < 0:
+        raise MalformedEvent(kind, "contentBlockIndex", index, "a non-negative integer")
+    return index
+
+
+def _mapping(kind: str, field: str, value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, ``{}`` for ``None``; otherwise ``MalformedEvent``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedEvent(kind, field, value, "an object")
+    return value
+
+
+def _object(kind: str, field: str, value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping; otherwise (``None`` included) ``MalformedEvent``."""
+    if not isinstance(value, Mapping):
+        raise MalformedEvent(kind, field, value, "an object")
+    return value
+
+
+def _optional(kind: str, field: str, value: Any, types: type | tuple[type, ...]) -> Any:
+    if value is not None and not isinstance(value, types):
+        name = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        raise MalformedEvent(kind, field, value, f"{name} or absent")
+    return value
+
+
+_TOKEN_FIELDS = (
+    "inputTokens",
+    "outputTokens",
+    "totalTokens",
+    "cacheReadInputTokens",
+    "cacheWriteInputTokens",
+)
+
+
+def _check_usage(usage: Any) -> dict[str, Any] | None:
+    """Usage with integer token counts (the bridge does arithmetic on them)."""
+    if usage is None:
+        return None
+    if not isinstance(usage, dict):
+        raise MalformedEvent("metadata", "usage", usage, "an object")
+    for name in _TOKEN_FIELDS:
+        count = usage.get(name)
+        if count is not None and (type(count) is not int or count < 0):
+            raise MalformedEvent("metadata", f"usage.{name}", count, "a non-negative integer")
+    details = usage.get("cacheDetails")
+    if details is not None:
+        if not isinstance(details, list):
+            raise MalformedEvent("metadata", "usage.cacheDetails", details, "a list")
+        for entry in details:
+            count = entry.get("inputTokens") if isinstance(entry, dict) else None
+            if not isinstance(entry, dict) or (count is not None and type(count) is not int):
+                raise MalformedEvent(
+                    "metadata", "usage.cacheDetails[]", entry, "an object with integer inputTokens"
+                )
+    return usage
 
 
 # --- deltas -------------------------------------------------------------------------------
@@ -225,7 +314,10 @@ class _Block:
     kind: str = ""
     """"text", "tool_use", "reasoning", "tool_result", "image" or "" (only unknown members)."""
     parts: list[str] = field(default_factory=list)
-    """Text, tool input fragments or reasoning text, in arrival order."""
+    """Text, tool input fragments or reasoning text, in arrival order; every
+    ``_RUN`` new pieces are joined into one (see ``add``)."""
+    joined: int = 0
+    """How many leading entries of ``parts`` are already joined runs."""
     citations: list[dict[str, Any]] = field(default_factory=list)
     tool_use_id: str | None = None
     name: str | None = None
@@ -240,6 +332,23 @@ class _Block:
     unknown: dict[str, list[Any]] = field(default_factory=dict)
     stopped: bool = False
 
+    def add(self, piece: str) -> None:
+        """Append ``piece``; join the newest pieces into one run now and then, so a long
+        answer of small deltas costs about its own size, not an object per delta."""
+        parts = self.parts
+        parts.append(piece)
+        if len(parts) - self.joined >= _RUN:
+            parts[self.joined :] = ["".join(parts[self.joined :])]
+            self.joined += 1
+
+    def text(self) -> str:
+        """Everything ``add`` received, joined."""
+        parts = self.parts
+        return parts[0] if len(parts) == 1 else "".join(parts)
+
+
+_RUN = 256
+
 
 @dataclass(frozen=True, slots=True)
 class InvalidToolInput:
@@ -249,6 +358,8 @@ class InvalidToolInput:
     name: str | None
     raw: str
     error: str
+    index: int | None = None
+    """The ``contentBlockIndex`` the input streamed under (its tool call chunks' index)."""
 
 
 @dataclass(slots=True)
@@ -368,31 +479,52 @@ class Accumulator:
         return out
 
     def apply(self, kind: str, body: Any, out: list[Delta]) -> None:
-        """Fold one ``(event type, body)`` pair, appending its deltas to ``out``."""
+        """Fold one ``(event type, body)`` pair, appending its deltas to ``out``.
+
+        Raises ``MalformedEvent`` for a known event whose fields have the wrong shape.
+        """
         if kind == "contentBlockDelta":
-            self._delta(body["contentBlockIndex"], body.get("delta") or {}, out)
+            if type(body) is not dict:  # the hot path: one exact check, then the general one
+                body = _mapping(kind, "body", body)
+            delta = body.get("delta")
+            if type(delta) is not dict:
+                delta = _mapping(kind, "delta", delta)
+            self._delta(_index(kind, body), delta, out)
         elif kind == "contentBlockStart":
-            self._start(body["contentBlockIndex"], body.get("start") or {}, out)
+            body = _mapping(kind, "body", body)
+            self._start(_index(kind, body), _mapping(kind, "start", body.get("start")), out)
         elif kind == "contentBlockStop":
-            index = body["contentBlockIndex"]
+            index = _index(kind, _mapping(kind, "body", body))
             self._block(index).stopped = True
             out.append(BlockStopped(index))
         elif kind == "messageStart":
+            role = _optional(kind, "role", _mapping(kind, "body", body).get("role"), str)
             self.message_started = True
-            self.role = body.get("role", "assistant")
+            self.role = role or "assistant"
             out.append(MessageStarted(self.role))
         elif kind == "messageStop":
+            body = _mapping(kind, "body", body)
+            reason = _optional(kind, "stopReason", body.get("stopReason"), str)
+            fields = _optional(
+                kind,
+                "additionalModelResponseFields",
+                body.get("additionalModelResponseFields"),
+                dict,
+            )
             self.message_stopped = True
-            self.stop_reason = body.get("stopReason")
-            self.additional_model_response_fields = body.get("additionalModelResponseFields")
-            out.append(MessageStopped(self.stop_reason, self.additional_model_response_fields))
+            self.stop_reason = reason
+            self.additional_model_response_fields = fields
+            out.append(MessageStopped(reason, fields))
         elif kind == "metadata":
+            body = _mapping(kind, "body", body)
             self.metadata = MetadataReceived(
-                usage=body.get("usage"),
-                metrics=body.get("metrics"),
-                trace=body.get("trace"),
-                performance_config=body.get("performanceConfig"),
-                service_tier=body.get("serviceTier"),
+                usage=_check_usage(body.get("usage")),
+                metrics=_optional(kind, "metrics", body.get("metrics"), dict),
+                trace=_optional(kind, "trace", body.get("trace"), dict),
+                performance_config=_optional(
+                    kind, "performanceConfig", body.get("performanceConfig"), dict
+                ),
+                service_tier=_optional(kind, "serviceTier", body.get("serviceTier"), dict),
             )
             for key, value in body.items():
                 if key not in _METADATA_KEYS:
@@ -410,31 +542,47 @@ class Accumulator:
             block = self._blocks[index] = _Block(index)
         return block
 
+    @staticmethod
+    def _claim(block: _Block, kind: str, event: str, field: str, value: Any) -> None:
+        """Give ``block`` its kind; a member of another kind in the same block is malformed
+        (text folded into a tool input, say, would change what the call runs with)."""
+        if block.kind != kind:
+            if block.kind:
+                raise MalformedEvent(
+                    event, field, value, f"content of the {block.kind} block {block.index}"
+                )
+            block.kind = kind
+
     def _start(self, index: int, start: Mapping[str, Any], out: list[Delta]) -> None:
         block = self._block(index)
+        event = "contentBlockStart"
         for member, value in start.items():
             if member == "toolUse":
-                block.kind = "tool_use"
-                block.tool_use_id = value.get("toolUseId")
-                block.name = value.get("name")
-                block.tool_type = value.get("type")
-                out.append(
-                    ToolUseStarted(
-                        index, block.tool_use_id or "", block.name or "", block.tool_type
-                    )
+                value = _object(event, "start.toolUse", value)
+                tool_use_id = _optional(
+                    event, "start.toolUse.toolUseId", value.get("toolUseId"), str
                 )
+                name = _optional(event, "start.toolUse.name", value.get("name"), str)
+                tool_type = _optional(event, "start.toolUse.type", value.get("type"), str)
+                self._claim(block, "tool_use", event, "start.toolUse", value)
+                block.tool_use_id, block.name, block.tool_type = tool_use_id, name, tool_type
+                out.append(ToolUseStarted(index, tool_use_id or "", name or "", tool_type))
             elif member == "toolResult":
-                block.kind = "tool_result"
-                block.tool_use_id = value.get("toolUseId")
-                block.status = value.get("status")
-                block.tool_type = value.get("type")
-                out.append(
-                    ToolResultStarted(index, block.tool_use_id or "", block.status, block.tool_type)
+                value = _object(event, "start.toolResult", value)
+                tool_use_id = _optional(
+                    event, "start.toolResult.toolUseId", value.get("toolUseId"), str
                 )
+                status = _optional(event, "start.toolResult.status", value.get("status"), str)
+                tool_type = _optional(event, "start.toolResult.type", value.get("type"), str)
+                self._claim(block, "tool_result", event, "start.toolResult", value)
+                block.tool_use_id, block.status, block.tool_type = tool_use_id, status, tool_type
+                out.append(ToolResultStarted(index, tool_use_id or "", status, tool_type))
             elif member == "image":
-                block.kind = "image"
-                block.image_format = value.get("format")
-                out.append(ImageStarted(index, block.image_format))
+                value = _object(event, "start.image", value)
+                image_format = _optional(event, "start.image.format", value.get("format"), str)
+                self._claim(block, "image", event, "start.image", value)
+                block.image_format = image_format
+                out.append(ImageStarted(index, image_format))
             else:
                 block.unknown.setdefault(member, []).append(value)
                 out.append(UnknownDelta(index, member, value))
@@ -443,77 +591,112 @@ class Accumulator:
         block = self._blocks.get(index)
         if block is None:
             block = self._blocks[index] = _Block(index)
+        event = "contentBlockDelta"
         for member, value in delta.items():
             if member == "text":
-                if not block.kind:
-                    block.kind = "text"
-                block.parts.append(value)
+                if type(value) is not str:
+                    raise MalformedEvent(event, "delta.text", value, "a string")
+                if block.kind != "text":
+                    self._claim(block, "text", event, "delta.text", value)
+                block.add(value)
                 out.append(TextDelta(index, value))
             elif member == "toolUse":
-                fragment = value.get("input") or ""
-                if not block.kind:
-                    block.kind = "tool_use"
-                block.parts.append(fragment)
+                if type(value) is not dict:
+                    value = _object(event, "delta.toolUse", value)
+                fragment = value.get("input")
+                if fragment is None:
+                    fragment = ""
+                elif type(fragment) is not str:
+                    raise MalformedEvent(event, "delta.toolUse.input", fragment, "a string")
+                if block.kind != "tool_use":
+                    self._claim(block, "tool_use", event, "delta.toolUse", value)
+                block.add(fragment)
                 out.append(ToolInputDelta(index, fragment, block.tool_type == SERVER_TOOL_USE))
             elif member == "reasoningContent":
                 self._reasoning(block, value, out)
             elif member == "citation":
-                if not block.kind:
-                    block.kind = "text"
+                if not isinstance(value, dict):
+                    raise MalformedEvent(event, "delta.citation", value, "an object")
+                self._claim(block, "text", event, "delta.citation", value)
                 block.citations.append(value)
                 out.append(CitationDelta(index, value))
             elif member == "toolResult":
-                if not block.kind:
-                    block.kind = "tool_result"
-                items = list(value)
-                for item in items:
+                if not isinstance(value, list) or not all(type(i) is dict for i in value):
+                    raise MalformedEvent(event, "delta.toolResult", value, "a list of objects")
+                bad = next((i for i in value if "text" in i and type(i["text"]) is not str), None)
+                if bad is not None:
+                    raise MalformedEvent(event, "delta.toolResult[].text", bad["text"], "a string")
+                self._claim(block, "tool_result", event, "delta.toolResult", value)
+                for item in value:
                     last = block.result[-1] if block.result else None
                     if last is not None and "text" in item and set(last) == {"text"}:
                         last["text"] += item["text"]
                     else:
                         block.result.append(dict(item))
-                out.append(ToolResultDelta(index, items))
+                out.append(ToolResultDelta(index, list(value)))
             elif member == "image":
-                if not block.kind:
-                    block.kind = "image"
-                if "source" in value:
-                    block.image_source = value["source"]
-                if "error" in value:
-                    block.image_error = value["error"]
-                out.append(ImageDelta(index, value.get("source"), value.get("error")))
+                value = _object(event, "delta.image", value)
+                source = _optional(event, "delta.image.source", value.get("source"), dict)
+                error = _optional(event, "delta.image.error", value.get("error"), dict)
+                self._claim(block, "image", event, "delta.image", value)
+                if source is not None:
+                    block.image_source = source
+                if error is not None:
+                    block.image_error = error
+                out.append(ImageDelta(index, source, error))
             else:
                 block.unknown.setdefault(member, []).append(value)
                 out.append(UnknownDelta(index, member, value))
 
-    @staticmethod
-    def _reasoning(block: _Block, value: Mapping[str, Any], out: list[Delta]) -> None:
-        if not block.kind:
-            block.kind = "reasoning"
-        text = value.get("text")
-        signature = value.get("signature")
-        redacted = value.get("redactedContent")
+    @classmethod
+    def _reasoning(cls, block: _Block, value: Any, out: list[Delta]) -> None:
+        event = "contentBlockDelta"
+        value = _object(event, "delta.reasoningContent", value)
+        text = _optional(event, "delta.reasoningContent.text", value.get("text"), str)
+        signature = _optional(
+            event, "delta.reasoningContent.signature", value.get("signature"), str
+        )
+        redacted = _optional(
+            event,
+            "delta.reasoningContent.redactedContent",
+            value.get("redactedContent"),
+            (bytes, bytearray),
+        )
+        if block.kind != "reasoning":
+            cls._claim(block, "reasoning", event, "delta.reasoningContent", value)
         if text is not None:
-            block.parts.append(text)
+            block.add(text)
         if signature is not None:
             block.signature = (block.signature or "") + signature
         if redacted is not None:
-            block.redacted.append(redacted)
+            block.redacted.append(bytes(redacted))
         out.append(ReasoningDelta(block.index, text, signature, redacted))
 
     # -- the final answer --
 
-    def response(self) -> StreamResponse:
-        """Build the final answer from everything received (partial if not complete)."""
+    def response(self, *, text: bool = True) -> StreamResponse:
+        """Build the final answer from everything received (partial if not complete).
+
+        ``text=False`` leaves text and reasoning blocks out of ``content``: a summary
+        (stop reason, usage, tool calls) for a caller that already handed their deltas
+        on, at no cost of a second copy of a long answer.
+        """
         content: list[dict[str, Any]] = []
         invalid: dict[int, InvalidToolInput] = {}
         for index in sorted(self._blocks):
             block = self._blocks[index]
+            if not text and block.kind in ("text", "reasoning") and not block.unknown:
+                continue
             for item in _block_content(block):
                 if "toolUse" in item and isinstance(item["toolUse"].get("input"), _RawInput):
                     raw = item["toolUse"]["input"]
                     item["toolUse"]["input"] = str(raw)
                     invalid[len(content)] = InvalidToolInput(
-                        block.tool_use_id, block.name, str(raw), self._input_error(raw, block)
+                        block.tool_use_id,
+                        block.name,
+                        str(raw),
+                        self._input_error(raw, block),
+                        block.index,
                     )
                 content.append(item)
         meta = self.metadata
@@ -572,7 +755,7 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     kind = block.kind
     if kind == "text":
-        text = "".join(block.parts)
+        text = block.text()
         if block.citations:
             items.append(
                 {"citationsContent": {"content": [{"text": text}], "citations": block.citations}}
@@ -583,7 +766,7 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
         tool: dict[str, Any] = {
             "toolUseId": block.tool_use_id,
             "name": block.name,
-            "input": parse_tool_input("".join(block.parts)),
+            "input": parse_tool_input(block.text()),
         }
         if block.tool_type:
             tool["type"] = block.tool_type
@@ -593,7 +776,7 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
             redacted = block.redacted[0] if len(block.redacted) == 1 else b"".join(block.redacted)
             items.append({"reasoningContent": {"redactedContent": redacted}})
         if block.parts or block.signature is not None or not block.redacted:
-            reasoning: dict[str, Any] = {"text": "".join(block.parts)}
+            reasoning: dict[str, Any] = {"text": block.text()}
             if block.signature is not None:
                 reasoning["signature"] = block.signature
             items.append({"reasoningContent": {"reasoningText": reasoning}})

@@ -233,6 +233,7 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
     items: dict[int, dict[str, Any]] = {}
     calls: dict[int, dict[str, Any]] = {}
     texts: list[str] = []
+    pieces: dict[int, list[str]] = {}  # text of a block's item, joined once at the end
     for delta in deltas:
         if type(delta) is TextDelta:
             texts.append(delta.text)
@@ -240,10 +241,27 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
                 continue
             item = items.get(delta.index)
             if item is not None and item["type"] == "text":
-                item["text"] += delta.text
+                block_pieces = pieces.get(delta.index)
+                if block_pieces is None:
+                    pieces[delta.index] = [item["text"], delta.text]
+                else:
+                    block_pieces.append(delta.text)
                 continue
-        elif isinstance(delta, ToolUseStarted) and not delta.server:
-            calls[delta.index] = {"name": delta.name, "id": delta.tool_use_id, "args": ""}
+        elif isinstance(delta, ToolUseStarted):
+            early = calls.get(delta.index)
+            if not delta.server:
+                if early is None:
+                    calls[delta.index] = {"name": delta.name, "id": delta.tool_use_id, "args": ""}
+                else:  # its input arrived first (in this burst): keep it
+                    early["name"], early["id"] = delta.name, delta.tool_use_id
+            elif early is not None and early["name"] is None:
+                # Input that came before the start of a server tool is not a client call.
+                del calls[delta.index]
+                server = _delta_item(delta)
+                if server is not None:
+                    server["input"] = early["args"]
+                    items[delta.index] = server
+                continue
         elif isinstance(delta, ToolInputDelta) and not delta.server:
             call = calls.get(delta.index)
             if call is None:
@@ -261,6 +279,8 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
             _merge_into(existing, new)
     if not items and not calls:
         return None
+    for index, block_pieces in pieces.items():
+        items[index]["text"] = "".join(block_pieces)
     chunk = AIMessageChunk(
         content=list(items.values()),
         tool_call_chunks=[
@@ -272,6 +292,55 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
     return chunk, "".join(texts)
 
 
+def _unparseable_tail(raw: str) -> str:
+    """A suffix after which ``raw`` can no longer be completed into JSON.
+
+    langchain-core's partial-JSON parser (``parse_partial_json``, run when chunks are
+    added) closes open strings and brackets, so a tool input cut by ``max_tokens`` would
+    parse into a dict with half its arguments. It gives up on a closing bracket that
+    matches nothing open; this suffix ends any open string (completing a pending escape
+    first) and adds such a bracket.
+    """
+    in_string = escaped = False
+    open_brackets: list[str] = []
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            open_brackets.append(char)
+        elif char in "}]" and open_brackets:
+            open_brackets.pop()
+    innermost = open_brackets[-1] if open_brackets else ""
+    tail = ("n" if escaped else "") + '"' if in_string else ""
+    return tail + ("}" if innermost == "[" else "]")
+
+
+def _poisoned_calls(response: StreamResponse) -> list[Any]:
+    """Tool call chunks that keep summed chunks from running a call whose input is invalid.
+
+    Streamed chunks carry a call's input fragments; added up, langchain-core completes a
+    truncated input into a runnable call. One more fragment, under the same index, makes
+    the merged input unparseable, so the sum lists the call in ``invalid_tool_calls``, as
+    the final message does.
+    """
+    chunks = []
+    for position, bad in response.invalid_tool_inputs.items():
+        use = response.content[position].get("toolUse") or {}
+        if bad.index is None or use.get("type") == "server_tool_use":
+            continue
+        chunks.append(
+            tool_call_chunk(name=None, args=_unparseable_tail(bad.raw), id=None, index=bad.index)
+        )
+    return chunks
+
+
 def final_chunk(
     response: StreamResponse,
     *,
@@ -279,9 +348,14 @@ def final_chunk(
     request_id: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> AIMessageChunk:
-    """The closing chunk: no content, usage and response metadata, ``chunk_position="last"``."""
+    """The closing chunk: no content, usage and response metadata, ``chunk_position="last"``.
+
+    For a tool call whose input did not parse (cut by ``max_tokens``), it also carries a
+    last input fragment that keeps the summed chunks from making it a runnable call.
+    """
     return AIMessageChunk(
         content=[],
+        tool_call_chunks=_poisoned_calls(response),
         usage_metadata=usage_metadata(response.usage),
         response_metadata=response_metadata(
             response, model_id=model_id, request_id=request_id, extra=extra

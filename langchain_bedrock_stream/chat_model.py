@@ -3,6 +3,7 @@ accumulator -> bridge, and owns only configuration and the sync/async I/O edge."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -26,7 +27,8 @@ from ._threads import run_in_thread
 from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client
-from .errors import BedrockError, InputConversionError
+from .errors import BedrockError, InputConversionError, map_errors
+from .redaction import register_request_secrets
 from .request import base_model_name, build_request
 from .retry import RetryPolicy, resolve_policy
 from .tools import (
@@ -96,6 +98,8 @@ class _Run:
     handle: StreamHandle
     first_token: float | None = None
     response: StreamResponse | None = None
+    stream: Accumulator | None = None
+    """A streamed answer's accumulator, until ``_result`` builds the final message from it."""
 
 
 class ChatBedrockStream(BaseChatModel):
@@ -377,6 +381,9 @@ class ChatBedrockStream(BaseChatModel):
                 bearer_token=reveal(self.bedrock_api_key),
             )
         )
+        # Credentials resolved by boto3 itself (profiles, SSO, roles) are learnt for redaction
+        # from the first request that carries them.
+        client.meta.events.register("before-send.bedrock-runtime.*", register_request_secrets)
         if self.default_headers:
             headers = dict(self.default_headers)
 
@@ -534,51 +541,68 @@ class ChatBedrockStream(BaseChatModel):
             )
 
     def _last(self, run: _Run, stream: Accumulator) -> tuple[ChatGenerationChunk, str]:
-        """The closing chunk: usage, metadata, cost and timing."""
-        run.response = response = stream.response()
+        """The closing chunk: usage, metadata, cost and timing (no second copy of the text,
+        which the chunks before it carried)."""
+        run.stream = stream
+        summary = stream.response(text=False)
         last = final_chunk(
-            response,
+            summary,
             model_id=run.model_id,
             request_id=run.handle.request_id,
-            extra=self._extra(run, response),
+            extra=self._extra(run, summary),
         )
         return ChatGenerationChunk(message=last), ""
+
+    def _boundary(self, run: _Run) -> contextlib.AbstractContextManager[None]:
+        """The error crossing of one call: what leaves it is a ``BedrockError`` (or a
+        documented pass-through; see ``errors.map_errors``)."""
+        return map_errors(
+            model_id=run.model_id, region=self._region(), request_id=lambda: run.handle.request_id
+        )
 
     def _chunks(
         self, request: dict[str, Any], run: _Run
     ) -> Generator[tuple[ChatGenerationChunk, str], None, None]:
         """Generation chunks of one streamed call, the closing chunk last."""
         stream: Accumulator | None = None
+        client, options = self._get_client(), self._stream_options(run)  # bad settings raise
         try:
-            for batch, stream in converse_stream(  # noqa: B007 - read after the loop
-                self._get_client(), request, **self._stream_options(run)
-            ):
-                made = self._chunk(run, batch)
-                if made is not None:
-                    yield made
+            with self._boundary(run):
+                for batch, stream in converse_stream(  # noqa: B007 - read after the loop
+                    client, request, **options
+                ):
+                    made = self._chunk(run, batch)
+                    if made is not None:
+                        yield made
+                if stream is not None:  # None: cancelled before the stream opened
+                    last = self._last(run, stream)
         except BedrockError as exc:
             self._attach_partial(run, exc, stream)
             raise
-        if stream is not None:  # None: cancelled before the stream opened
-            yield self._last(run, stream)
+        if stream is not None:
+            yield last
 
     async def _achunks(
         self, request: dict[str, Any], run: _Run
     ) -> AsyncIterator[tuple[ChatGenerationChunk, str]]:
         """``_chunks`` on the event loop (the same steps; only the waiting differs)."""
         stream: Accumulator | None = None
+        client, options = self._get_client(), self._stream_options(run)  # bad settings raise
         try:
-            async for batch, stream in aconverse_stream(  # noqa: B007 - read after the loop
-                self._get_client(), request, **self._stream_options(run)
-            ):
-                made = self._chunk(run, batch)
-                if made is not None:
-                    yield made
+            with self._boundary(run):
+                async for batch, stream in aconverse_stream(  # noqa: B007 - read after the loop
+                    client, request, **options
+                ):
+                    made = self._chunk(run, batch)
+                    if made is not None:
+                        yield made
+                if stream is not None:
+                    last = self._last(run, stream)
         except BedrockError as exc:
             self._attach_partial(run, exc, stream)
             raise
         if stream is not None:
-            yield self._last(run, stream)
+            yield last
 
     def _start(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
@@ -641,6 +665,8 @@ class ChatBedrockStream(BaseChatModel):
         return any(isinstance(h, _StreamingCallbackHandler) for h in handlers)
 
     def _result(self, run: _Run, message_id: str | None = None) -> ChatResult:
+        if run.stream is not None:  # built once, then the accumulator's pieces can go
+            run.response, run.stream = run.stream.response(), None
         response = run.response
         assert response is not None
         message = message_from_response(
@@ -667,7 +693,8 @@ class ChatBedrockStream(BaseChatModel):
         )
         run.response = response
         run.handle.request_id = request_id
-        return self._result(run)
+        with self._boundary(run):
+            return self._result(run)
 
     def _generate(
         self,
@@ -684,7 +711,8 @@ class ChatBedrockStream(BaseChatModel):
             if run_manager:
                 chunk.message.id = message_id
                 run_manager.on_llm_new_token(text, chunk=chunk)
-        return self._result(run, message_id)
+        with self._boundary(run):
+            return self._result(run, message_id)
 
     async def _agenerate(
         self,
@@ -701,7 +729,8 @@ class ChatBedrockStream(BaseChatModel):
             if run_manager:
                 chunk.message.id = message_id
                 await run_manager.on_llm_new_token(text, chunk=chunk)
-        return self._result(run, message_id)
+        with self._boundary(run):
+            return self._result(run, message_id)
 
     # --- tools and structured output ---
 

@@ -5,21 +5,40 @@ Every error raised by a Bedrock call is a ``BedrockError`` and also the matching
 code written for any LangChain provider can catch it. Errors that Bedrock itself reported
 (HTTP errors and exception frames) are also ``botocore.exceptions.ClientError`` subclasses,
 so code written for ``ChatBedrockConverse`` that catches ``ClientError`` keeps working.
+
+``map_errors`` is the one crossing: every call into boto3, the wire decoder, the
+accumulator and the bridge runs inside it, and what leaves it is a ``BedrockError``, or one
+of the documented pass-throughs: ``InputConversionError`` (bad input, raised before any
+request) and botocore's configuration and parameter errors (``ProfileNotFound``,
+``NoRegionError``, ``ParamValidationError``, ...), which no retry or partial answer can help.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
+    EventStreamError,
     HTTPClientError,
+    IncompleteReadError,
+    NoAuthTokenError,
     NoCredentialsError,
     ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
 )
+from botocore.parsers import ResponseParserError
 from langchain_core.exceptions import (
     ContextOverflowError,
     ModelAPIError,
@@ -33,7 +52,9 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
+from .accumulator import MalformedEvent
 from .redaction import redact
+from .wire import ExceptionFrameError, FrameError
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
@@ -54,18 +75,48 @@ __all__ = [
     "InputConversionError",
     "StreamIntegrityError",
     "map_error",
+    "map_errors",
 ]
 
 
+def _scrub_value(value: Any) -> Any:
+    """``value`` with every string inside it (dicts, lists, tuples) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_scrub_value(v) for v in value)
+    return value
+
+
 def _scrub(error: BaseException) -> None:
-    """Mask credentials in a foreign exception kept as ``__cause__`` (in place)."""
-    args = tuple(redact(a) if isinstance(a, str) else a for a in error.args)
-    if args != error.args:
-        error.args = args
-    response = getattr(error, "response", None)
-    info = response.get("Error") if isinstance(response, dict) else None
-    if isinstance(info, dict) and isinstance(info.get("Message"), str):
-        info["Message"] = redact(info["Message"])
+    """Mask credentials, in place, in a foreign exception and every exception chained to it.
+
+    Services echo credentials back (a signature mismatch quotes the canonical request with
+    its ``x-amz-security-token`` line), and the foreign errors are kept as ``__cause__``,
+    where tracebacks and LangChain tracers print them: their ``args`` and every string,
+    dict or list attribute (``response``, ``message``, ``payload``) are redacted.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        with contextlib.suppress(Exception):  # an exception that refuses new attributes
+            args = _scrub_value(current.args)
+            if args != current.args:
+                current.args = args
+            for name, value in list(vars(current).items()):
+                if isinstance(value, (str, dict, list, tuple)):
+                    clean = _scrub_value(value)
+                    if clean != value:
+                        setattr(current, name, clean)
+        pending.extend((current.__cause__, current.__context__))
 
 
 class InputConversionError(ValueError):
@@ -134,7 +185,9 @@ class BedrockError(ModelError):
         return self._describe()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.detail, self._fields()))
+        # Rebuilt from its constructor arguments, then every attribute set since
+        # (``attempts``, ``partial_message``, ``partial_response``, ``response``, ...).
+        return (_rebuild, (type(self), self.detail, self._fields()), dict(vars(self)))
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -263,6 +316,10 @@ _BY_STATUS: dict[int, type[BedrockError]] = {
     429: BedrockRateLimitError,
 }
 
+_TRANSIENT_4XX = frozenset({408, 424, 429})
+"""Client-error statuses Bedrock uses for transient conditions (timeout, a model's own
+failure, throttling)."""
+
 _OVERFLOW_HINTS = (
     "too long",
     "context window",
@@ -285,7 +342,16 @@ def _class_for(code: str, status: int, message: str) -> type[BedrockError]:
         if any(hint in lowered for hint in _UNKNOWN_MODEL_HINTS):
             return BedrockNotFoundError
     if code in _BY_CODE:
-        return _BY_CODE[code]
+        cls = _BY_CODE[code]
+        if (
+            issubclass(cls, BedrockAPIError)
+            and 400 <= status < 500
+            and status not in _TRANSIENT_4XX
+        ):
+            # A server-side code answered with a client-error status (ModelErrorException
+            # with HTTP 400): the request itself is at fault, and a retry would fail again.
+            return BedrockInvalidRequestError
+        return cls
     if code.lower().endswith("exception") and code[:1].islower():
         # Exception frames use camelCase names: throttlingException, ...
         return _BY_CODE.get(code[:1].upper() + code[1:], BedrockAPIError)
@@ -299,18 +365,132 @@ def _class_for(code: str, status: int, message: str) -> type[BedrockError]:
 
 
 def _retry_after(headers: dict[str, Any]) -> float | None:
+    """Seconds from a ``Retry-After`` (seconds or an HTTP date) or ``x-amzn-retry-after``."""
     value = headers.get("retry-after") or headers.get("x-amzn-retry-after")
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+    if value is None:
         return None
+    seconds: float | None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = _seconds_until(value, headers.get("date"))
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _seconds_until(when: Any, date: Any) -> float | None:
+    """Seconds from the response's ``Date`` (or now) to the HTTP date ``when``."""
+    try:
+        target = parsedate_to_datetime(str(when)).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    try:
+        now = parsedate_to_datetime(str(date)).timestamp() if date else time.time()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        now = time.time()
+    return target - now
+
+
+_CREDENTIAL_ERRORS = (
+    NoAuthTokenError,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    SSOError,
+)
+
+
+def _event_stream_error(error: ExceptionFrameError, request_id: str | None) -> EventStreamError:
+    """An exception frame as the ``EventStreamError`` botocore raises for it."""
+    cause = EventStreamError(
+        {
+            "Error": {"Code": error.exception_type, "Message": error.message},
+            "ResponseMetadata": {"RequestId": request_id or ""},
+        },
+        "ConverseStream",
+    )
+    cause.__cause__ = error
+    return cause
+
+
+def _translate(
+    error: BaseException, *, model_id: str | None, region: str | None, request_id: str | None
+) -> tuple[BaseException, BaseException]:
+    """The error to raise for ``error``, and the cause to chain it to."""
+    if isinstance(error, BedrockError):
+        return error, error
+    _scrub(error)
+    where: dict[str, Any] = {"model_id": model_id, "region": region}
+    if isinstance(error, (FrameError, MalformedEvent, ResponseParserError)):
+        what = "corrupt event stream" if isinstance(error, FrameError) else "malformed answer"
+        mapped: BaseException = StreamIntegrityError(
+            f"{what}: {error}", code="StreamIntegrity", request_id=request_id, **where
+        )
+        return mapped, error
+    cause = error
+    if isinstance(error, ExceptionFrameError):
+        cause = _event_stream_error(error, request_id)
+    mapped = map_error(cause, model_id=model_id, region=region)
+    if mapped is cause:
+        return error, error
+    if isinstance(mapped, BedrockError) and mapped.request_id is None:
+        mapped.request_id = request_id
+    return mapped, cause
+
+
+def _passes_through(error: BaseException) -> bool:
+    """The documented pass-throughs: bad input and botocore's configuration errors."""
+    return isinstance(error, (InputConversionError, BotoCoreError)) or not isinstance(
+        error, Exception
+    )
+
+
+@contextlib.contextmanager
+def map_errors(
+    *,
+    model_id: str | None,
+    region: str | None,
+    request_id: Callable[[], str | None] | None = None,
+    keep: tuple[type[BaseException], ...] = (),
+) -> Iterator[None]:
+    """The one crossing: inside it, every failure becomes a ``BedrockError``.
+
+    botocore/urllib3 errors and exception frames map to their ``BedrockError`` types, a
+    corrupt or malformed stream to ``StreamIntegrityError``, and anything unforeseen
+    (``KeyError``, ``TypeError``, ... from an answer no one anticipated) to
+    ``StreamIntegrityError`` too, chained to the original. ``InputConversionError``,
+    botocore's configuration errors, ``BaseException`` s (``KeyboardInterrupt``,
+    cancellation) and the ``keep`` types propagate as themselves. Credentials are masked
+    in the whole chain. ``request_id`` is asked for at the time of the failure.
+    """
+    try:
+        yield
+    except BedrockError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, keep):
+            raise
+        rid = request_id() if request_id is not None else None
+        mapped, cause = _translate(exc, model_id=model_id, region=region, request_id=rid)
+        if mapped is exc:
+            if _passes_through(exc):
+                raise
+            mapped = StreamIntegrityError(
+                f"unexpected {type(exc).__name__} while reading the answer: {exc}",
+                code="UnreadableAnswer",
+                request_id=rid,
+                model_id=model_id,
+                region=region,
+            )
+        raise mapped from cause
 
 
 def map_error(error: BaseException, *, model_id: str | None, region: str | None) -> BaseException:
     """Translate a botocore/urllib3 failure into the ``BedrockError`` tree.
 
     Anything that is not a transport or service failure (a bug, a ``KeyboardInterrupt``)
-    is returned unchanged so it propagates as itself.
+    is returned unchanged so it propagates as itself; ``map_errors`` decides what becomes
+    of those.
     """
     if isinstance(error, BedrockError):
         return error
@@ -343,7 +523,10 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
         return mapped
     if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
         return BedrockTimeoutError(str(error), code="Timeout", **where)
-    if isinstance(error, (EndpointConnectionError, ConnectionClosedError, ConnectionError)):
+    if isinstance(
+        error,
+        (EndpointConnectionError, ConnectionClosedError, ConnectionError, IncompleteReadError),
+    ):
         return BedrockConnectionError(str(error), code="ConnectionError", **where)
     if isinstance(error, NoCredentialsError):
         return BedrockAuthenticationError(
@@ -351,6 +534,10 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
             "AWS_PROFILE, or pass credentials_profile_name / aws_access_key_id",
             code="NoCredentials",
             **where,
+        )
+    if isinstance(error, _CREDENTIAL_ERRORS):
+        return BedrockAuthenticationError(
+            f"AWS credentials could not be obtained: {error}", code=type(error).__name__, **where
         )
     name = type(error).__name__
     module = type(error).__module__ or ""

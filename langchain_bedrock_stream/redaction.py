@@ -11,8 +11,9 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["install_log_redaction", "redact", "register_secrets"]
+__all__ = ["install_log_redaction", "redact", "register_request_secrets", "register_secrets"]
 
 _REDACTED = "<redacted>"
 _SECRET_PATTERNS = (
@@ -41,6 +42,31 @@ def register_secrets(values: Iterable[str | None]) -> None:
     for value in values:
         if value and len(value) >= 8:
             _known_secrets.add(value)
+
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/\s,]+)/")
+
+
+def register_request_secrets(request: Any, **_: Any) -> None:
+    """A botocore ``before-send`` hook: remember the session token and access key id a
+    signed request carries, whatever the credentials came from (profile, SSO, role), so
+    a service that echoes them back is masked too. The secret key itself never travels."""
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return
+    values: list[str | None] = []
+    for name in ("X-Amz-Security-Token", "x-amz-security-token"):
+        token = headers.get(name)
+        if token:
+            values.append(token.decode() if isinstance(token, bytes) else str(token))
+    authorization = headers.get("Authorization") or headers.get("authorization")
+    if authorization:
+        text = authorization.decode() if isinstance(authorization, bytes) else str(authorization)
+        scope = _CREDENTIAL_SCOPE.search(text)
+        if scope:
+            values.append(scope.group(1))
+    if any(value and value not in _known_secrets for value in values):
+        register_secrets(values)
 
 
 def redact(text: str) -> str:

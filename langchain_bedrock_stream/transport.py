@@ -31,9 +31,9 @@ from .accumulator import (
     StreamResponse,
     ToolUseStarted,
 )
-from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, map_error
+from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, map_errors
 from .retry import RetryPolicy
-from .wire import ExceptionFrameError, FrameDecoder, FrameError, iter_events
+from .wire import FrameDecoder, iter_events
 
 __all__ = ["StreamHandle", "aconverse_stream", "converse", "converse_stream"]
 
@@ -360,46 +360,59 @@ class _Session:
             folder = _Folder(self.stream, self.per_event, splice)
             first: list[list[Delta]] = []
             try:
-                response = self.client.converse_stream(**request)
-                handle.request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
-                logger.debug(
-                    "ConverseStream model=%s region=%s request_id=%s: stream open",
-                    self.model_id,
-                    self.region,
-                    handle.request_id,
-                )
-                raw = response["stream"]._raw_stream  # the undecoded body; see wire
-                handle.attach(raw)
-                body = BodyReader(raw)
-                while data := body.read():
-                    batches = folder.fold(data)
-                    first.extend(batches)
-                    folder.check()
-                    if any(_has_content(batch) for batch in batches):
-                        return _Opened(body, folder, first, ended=False)
-                folder.finish()
-                if not self.stream.complete:
-                    raise self._incomplete()
-                return _Opened(body, folder, first, ended=True)
+                with self.boundary():
+                    return self._prime(request, folder, first)
             except _Cancelled:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # a BedrockError, or a documented pass-through
                 handle.release()
                 if handle.cancelled:
                     raise _Cancelled from exc
-                mapped, cause = self._error(exc)
-                if isinstance(mapped, BedrockError) and self.stream.has_content:
+                if isinstance(exc, BedrockError) and self.stream.has_content:
                     # Content read in the same burst as the failure never reached the
                     # caller (a retry is safe), but if this error is final, keep it.
                     seen = _Progress()
                     for batch in first:
                         seen.see(batch)
-                    mapped.partial_response = _partial_response(self.stream, seen)
-                if mapped is exc:
-                    raise
-                raise mapped from cause
+                    exc.partial_response = _partial_response(self.stream, seen)
+                raise
 
         return self.policy.call(self.what, attempt, interrupt=handle.cancel_event)
+
+    def _prime(
+        self, request: Mapping[str, Any], folder: _Folder, first: list[list[Delta]]
+    ) -> _Opened:
+        """Send ``request`` and read up to the first content (or the end of the body)."""
+        handle = self.handle
+        response = self.client.converse_stream(**request)
+        handle.request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
+        logger.debug(
+            "ConverseStream model=%s region=%s request_id=%s: stream open",
+            self.model_id,
+            self.region,
+            handle.request_id,
+        )
+        raw = response["stream"]._raw_stream  # the undecoded body; see wire
+        handle.attach(raw)
+        body = BodyReader(raw)
+        while data := body.read():
+            batches = folder.fold(data)
+            first.extend(batches)
+            folder.check()
+            if any(_has_content(batch) for batch in batches):
+                return _Opened(body, folder, first, ended=False)
+        opened = _Opened(body, folder, first, ended=True)
+        self.finish(opened)
+        return opened
+
+    def boundary(self) -> contextlib.AbstractContextManager[None]:
+        """The error crossing for this call (see ``errors.map_errors``)."""
+        return map_errors(
+            model_id=self.model_id,
+            region=self.region,
+            request_id=lambda: self.handle.request_id,
+            keep=(_Cancelled,),
+        )
 
     # -- reading --
 
@@ -410,23 +423,26 @@ class _Session:
         return [(batch, self.stream) for batch in batches]
 
     def finish(self, opened: _Opened) -> None:
-        """The body ended: anything short of a complete answer is an error."""
+        """The body ended: anything short of a complete answer is an error.
+
+        A body delimited by the connection closing cannot tell its end from a cut, so
+        there the answer also needs the ``metadata`` Bedrock sends after ``messageStop``.
+        """
         opened.folder.finish()
         if not self.stream.complete:
             raise self._incomplete()
+        if self.stream.metadata is None and getattr(opened.body, "delimited_by_close", False):
+            raise ConnectionError("the connection closed after messageStop, before metadata")
 
     # -- failures after content --
 
-    def recover(self, exc: Exception) -> _Opened | None:
+    def recover(self, error: BedrockError) -> _Opened | None:
         """After a failure once content was delivered: the resumed stream to go on with,
         ``None`` when the answer is in fact complete or the call was cancelled; otherwise
-        the failure is raised as a ``BedrockError`` carrying the partial answer."""
+        ``error`` is raised carrying the partial answer."""
         handle, stream = self.handle, self.stream
         if handle.cancelled:
             return None
-        error, cause = self._error(exc)
-        if not isinstance(error, BedrockError):
-            raise exc
         if isinstance(error, BedrockConnectionError) and stream.complete and stream.metadata:
             # Everything Bedrock sends (messageStop, then metadata) had arrived.
             logger.debug("%s: connection lost after the last event: %s", self.what, error)
@@ -467,42 +483,7 @@ class _Session:
                 raise
         if stream.has_content:
             error.partial_response = _partial_response(stream, self.progress)
-        if error is exc:
-            raise error
-        raise error from cause
-
-    def _error(self, exc: BaseException) -> tuple[BaseException, BaseException]:
-        """The error to raise for ``exc``, and the cause to chain it to.
-
-        An exception frame becomes botocore's own ``EventStreamError`` (what botocore
-        raises for it), so the cause is a botocore error whichever decoder read the frame.
-        """
-        cause = exc
-        if isinstance(exc, ExceptionFrameError):
-            from botocore.exceptions import EventStreamError
-
-            cause = EventStreamError(
-                {
-                    "Error": {"Code": exc.exception_type, "Message": exc.message},
-                    "ResponseMetadata": {"RequestId": self.handle.request_id or ""},
-                },
-                "ConverseStream",
-            )
-            cause.__cause__ = exc
-        elif isinstance(exc, FrameError):
-            return StreamIntegrityError(
-                f"corrupt event stream: {exc}",
-                code="StreamIntegrity",
-                request_id=self.handle.request_id,
-                model_id=self.model_id,
-                region=self.region,
-            ), exc
-        mapped = map_error(cause, model_id=self.model_id, region=self.region)
-        if mapped is cause:
-            return exc, exc
-        if isinstance(mapped, BedrockError) and mapped.request_id is None:
-            mapped.request_id = self.handle.request_id
-        return mapped, cause
+        raise error
 
     def _incomplete(self) -> StreamIntegrityError:
         return StreamIntegrityError(
@@ -554,14 +535,15 @@ def converse_stream(
             return
         while opened is not None:
             try:
-                yield from session.deliver(opened.first)
-                if not opened.ended:
-                    while data := opened.body.read():
-                        yield from session.deliver(opened.folder.fold(data))
-                        opened.folder.check()
-                session.finish(opened)
+                with session.boundary():
+                    yield from session.deliver(opened.first)
+                    if not opened.ended:
+                        while data := opened.body.read():
+                            yield from session.deliver(opened.folder.fold(data))
+                            opened.folder.check()
+                        session.finish(opened)
                 return
-            except Exception as exc:
+            except BedrockError as exc:
                 opened = session.recover(exc)
     finally:
         session.handle.release()
@@ -600,17 +582,18 @@ async def aconverse_stream(
             return
         while opened is not None:
             try:
-                for item in session.deliver(opened.first):
-                    yield item
-                if not opened.ended:
-                    while data := await opened.body.aread():
-                        for item in session.deliver(opened.folder.fold(data)):
-                            yield item
-                        opened.folder.check()
-                session.finish(opened)
+                with session.boundary():
+                    for item in session.deliver(opened.first):
+                        yield item
+                    if not opened.ended:
+                        while data := await opened.body.aread():
+                            for item in session.deliver(opened.folder.fold(data)):
+                                yield item
+                            opened.folder.check()
+                        session.finish(opened)
                 settled = True
                 return
-            except Exception as exc:
+            except BedrockError as exc:
                 opened = await run_in_thread(partial(session.recover, exc))
         settled = True
     finally:
@@ -633,18 +616,13 @@ def converse(
     """One Converse call (with retries) -> the answer and the request id."""
     model_id = request.get("modelId")
 
-    def call() -> dict[str, Any]:
-        try:
-            return dict(client.converse(**request))
-        except Exception as exc:
-            mapped = map_error(exc, model_id=model_id, region=region)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+    def call() -> tuple[StreamResponse, str | None]:
+        with map_errors(model_id=model_id, region=region):
+            raw = dict(client.converse(**request))
+            request_id = (raw.get("ResponseMetadata") or {}).get("RequestId")
+            logger.debug(
+                "Converse model=%s region=%s request_id=%s: answered", model_id, region, request_id
+            )
+            return StreamResponse.from_converse(raw), request_id
 
-    raw = policy.call(f"Converse {model_id}", call)
-    request_id = (raw.get("ResponseMetadata") or {}).get("RequestId")
-    logger.debug(
-        "Converse model=%s region=%s request_id=%s: answered", model_id, region, request_id
-    )
-    return StreamResponse.from_converse(raw), request_id
+    return policy.call(f"Converse {model_id}", call)

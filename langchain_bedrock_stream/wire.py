@@ -25,7 +25,8 @@ _json = json.JSONDecoder().decode  # skips json.loads' per-call encoding sniffin
 
 
 class FrameError(ValueError):
-    """A frame that cannot be trusted: bad length, bad CRC, or bad headers."""
+    """A frame that cannot be trusted: bad length, bad CRC, bad headers, or a payload that
+    is not a JSON object (or a blob in it that is not base64)."""
 
 
 class ExceptionFrameError(Exception):
@@ -38,37 +39,54 @@ class ExceptionFrameError(Exception):
         self.payload = payload
 
 
+_FIXED_SIZES = {2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}  # byte, short, int, long, timestamp, uuid
+
+
 def _parse_headers(raw: bytes) -> dict[str, Any]:
+    """Decode a frame's headers; anything that runs past the end or is not UTF-8 is a
+    ``FrameError`` naming the header."""
     headers: dict[str, Any] = {}
     pos, end = 0, len(raw)
     while pos < end:
         name_len = raw[pos]
-        name = raw[pos + 1 : pos + 1 + name_len].decode("utf-8")
+        if pos + 2 + name_len > end:
+            raise FrameError(f"header name of {name_len} bytes runs past the headers' end")
+        name = _utf8(raw[pos + 1 : pos + 1 + name_len], "header name")
         pos += 1 + name_len
         kind = raw[pos]
         pos += 1
+        value: Any
         if kind in (6, 7):  # bytes, string
+            if pos + 2 > end:
+                raise FrameError(f"header {name!r}: value length runs past the headers' end")
             (size,) = _U16.unpack_from(raw, pos)
-            value: Any = raw[pos + 2 : pos + 2 + size]
+            if pos + 2 + size > end:
+                raise FrameError(f"header {name!r}: a {size}-byte value runs past the headers' end")
+            value = raw[pos + 2 : pos + 2 + size]
             pos += 2 + size
             if kind == 7:
-                value = value.decode("utf-8")
+                value = _utf8(value, f"header {name!r}")
         elif kind in (0, 1):  # bool true / false
             value = kind == 0
-        elif kind == 2:
-            value, pos = raw[pos], pos + 1
-        elif kind == 3:
-            value, pos = int.from_bytes(raw[pos : pos + 2], "big", signed=True), pos + 2
-        elif kind == 4:
-            value, pos = int.from_bytes(raw[pos : pos + 4], "big", signed=True), pos + 4
-        elif kind in (5, 8):  # int64, timestamp
-            value, pos = int.from_bytes(raw[pos : pos + 8], "big", signed=True), pos + 8
-        elif kind == 9:  # uuid
-            value, pos = raw[pos : pos + 16], pos + 16
+        elif kind in _FIXED_SIZES:
+            size = _FIXED_SIZES[kind]
+            value = raw[pos : pos + size]
+            if kind != 9:  # integers and timestamps; a uuid stays bytes
+                value = int.from_bytes(value, "big", signed=True)
+            pos += size
         else:
             raise FrameError(f"unknown header value type {kind} for header {name!r}")
+        if pos > end:
+            raise FrameError(f"header {name!r} (type {kind}) runs past the headers' end")
         headers[name] = value
     return headers
+
+
+def _utf8(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FrameError(f"{what} is not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 class FrameDecoder:
@@ -160,31 +178,69 @@ class FrameDecoder:
     @staticmethod
     def _kinds(raw_headers: bytes) -> tuple[str, str]:
         headers = _parse_headers(raw_headers)
-        message_type = str(headers.get(":message-type", "event"))
+        message_type = headers.get(":message-type", "event")
         if message_type == "exception":
-            return message_type, str(headers.get(":exception-type", "unknownException"))
+            return message_type, _text_header(headers, ":exception-type", "unknownException")
         if message_type == "error":
-            return message_type, str(headers.get(":error-code", "unknownError"))
-        return message_type, str(headers.get(":event-type", ""))
+            return message_type, _text_header(headers, ":error-code", "unknownError")
+        if message_type != "event":
+            raise FrameError(f"unknown :message-type {_clip(message_type)}")
+        return message_type, _text_header(headers, ":event-type", "")
 
 
-def _b64(value: Any) -> Any:
-    return base64.b64decode(value) if isinstance(value, str) else value
+def _text_header(headers: dict[str, Any], name: str, default: str) -> str:
+    value = headers.get(name, default)
+    if not isinstance(value, str):
+        raise FrameError(f"header {name} is not a string: {_clip(value)}")
+    return value
+
+
+def _clip(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _b64(value: Any, event_type: str, field: str) -> Any:
+    if not isinstance(value, str):
+        return value  # not a blob: the accumulator judges the shape
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:  # binascii.Error
+        raise FrameError(f"{event_type} event: {field} is not base64: {_clip(value)}") from None
 
 
 def decode_event(event_type: str, payload: bytes) -> dict[str, Any]:
-    """JSON payload -> the event body botocore would give (padding dropped, blobs as bytes)."""
-    body: dict[str, Any] = _json(payload.decode("utf-8")) if payload else {}
+    """JSON payload -> the event body botocore would give (padding dropped, blobs as bytes).
+
+    A payload that is not UTF-8 JSON holding an object, or a blob that is not base64, is a
+    ``FrameError``; other shapes are left to the accumulator, which knows the events.
+    """
+    if not payload:
+        return {}
+    try:
+        body = _json(payload.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
+        raise FrameError(f"{event_type or 'event'} payload is not UTF-8 JSON: {exc}") from None
+    if type(body) is not dict:
+        raise FrameError(
+            f"{event_type or 'event'} payload is JSON but not an object: {_clip(body)}"
+        )
     body.pop("p", None)
     if event_type == "contentBlockDelta":
         delta = body.get("delta")
-        if delta is not None and "text" not in delta:
+        if type(delta) is dict and "text" not in delta:
             reasoning = delta.get("reasoningContent")
-            if reasoning is not None and "redactedContent" in reasoning:
-                reasoning["redactedContent"] = _b64(reasoning["redactedContent"])
+            if type(reasoning) is dict and "redactedContent" in reasoning:
+                reasoning["redactedContent"] = _b64(
+                    reasoning["redactedContent"],
+                    event_type,
+                    "delta.reasoningContent.redactedContent",
+                )
             image = delta.get("image")
-            if image is not None and "bytes" in image.get("source", {}):
-                image["source"]["bytes"] = _b64(image["source"]["bytes"])
+            source = image.get("source") if type(image) is dict else None
+            if type(source) is dict and "bytes" in source:
+                source["bytes"] = _b64(source["bytes"], event_type, "delta.image.source.bytes")
     return body
 
 
@@ -197,6 +253,8 @@ def iter_events(decoder: FrameDecoder, data: bytes) -> Iterator[tuple[str, dict[
             try:
                 body = json.loads(payload) if payload else {}
             except ValueError:
+                body = None
+            if type(body) is not dict:  # an error is reported whatever its payload holds
                 body = {"message": payload.decode("utf-8", "replace")}
             message = str(body.get("message") or body.get("Message") or "")
             raise ExceptionFrameError(kind, message, body)

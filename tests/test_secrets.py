@@ -9,6 +9,7 @@ never showing up anywhere a person or a log pipeline would read them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -24,6 +25,8 @@ import vcr
 import yaml
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
+from langchain_core.tracers.base import BaseTracer
+from langchain_core.tracers.schemas import Run
 
 from langchain_bedrock_stream import BedrockAuthenticationError, BedrockError, ChatBedrockStream
 from langchain_bedrock_stream.redaction import redact
@@ -31,7 +34,9 @@ from langchain_bedrock_stream.retry import RetryPolicy
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
     ErrorReply,
+    ExceptionFrame,
     JsonReply,
+    RecordedRequest,
     StreamReply,
     simulated_converse_response,
 )
@@ -305,3 +310,129 @@ def test_cassette_scan_catches_credentials_and_scrubbing_removes_them(
     assert creds.leaked_in(scrubbed) == []
     interaction = yaml.safe_load(scrubbed)["interactions"][0]
     assert interaction["request"]["uri"].endswith("/converse-stream")
+
+
+# --- a service that echoes the credentials back -------------------------------------------------
+
+
+class Runs(BaseTracer):
+    """A LangChain tracer that keeps every finished run (``run.error`` holds the trace)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[Run] = []
+
+    def _persist_run(self, run: Run) -> None:
+        self.runs.append(run)
+
+
+def _echo(request: RecordedRequest) -> str:
+    """What a careless service says back: the signed headers and the bare token."""
+    headers = request.headers
+    token = headers.get("x-amz-security-token")
+    return (
+        f"The security token {token} is invalid. "
+        f"The request signature we calculated does not match.\n"
+        f"Authorization: {headers.get('authorization')}\n"
+        f"The canonical string should have been 'x-amz-security-token:{token}\nhost:x'"
+    )
+
+
+def _echoing_responder(kind: str) -> Any:
+    def respond(request: RecordedRequest) -> Any:
+        message = _echo(request)
+        if kind == "http":
+            return ErrorReply(403, "InvalidSignatureException", message)
+        frames: list[Any] = [{"messageStart": {"role": "assistant"}}]
+        if kind == "frame-after-text":
+            frames.append({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "so"}}})
+        return StreamReply([*frames, ExceptionFrame("validationException", message)])
+
+    return respond
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        pending += [current.__cause__, current.__context__]
+    return seen
+
+
+def _everything_reachable(error: BaseException) -> list[str]:
+    texts = ["".join(traceback.format_exception(error))]
+    for link in _chain(error):
+        texts += [str(link), repr(link), repr(link.args)]
+        texts.append(json.dumps(vars(link), default=repr))
+    return texts
+
+
+@pytest.fixture
+def profile_creds(creds: Credentials, tmp_path: Path) -> Credentials:
+    """The same kind of credentials, but from a profile: boto3 resolves them, not us."""
+    (tmp_path / "no-credentials").write_text(
+        "[leaky]\n"
+        f"aws_access_key_id = {creds.key_id}\n"
+        f"aws_secret_access_key = {creds.secret}\n"
+        f"aws_session_token = {creds.token}\n"
+    )
+    return creds
+
+
+@pytest.mark.parametrize("kind", ["http", "frame-at-start", "frame-after-text"])
+@pytest.mark.parametrize("consume", ["stream", "astream", "invoke"])
+@pytest.mark.parametrize("source", ["explicit", "profile"])
+def test_echoed_credentials_survive_nowhere(
+    kind: str,
+    consume: str,
+    source: str,
+    profile_creds: Credentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    creds = profile_creds
+    caplog.set_level(logging.DEBUG)
+    tracer = Runs()
+    with BedrockWireServer(responder=_echoing_responder(kind)) as server:
+        if source == "explicit":
+            model = model_with(creds, server)
+        else:
+            model = ChatBedrockStream(
+                model=MODEL,
+                region_name="us-east-1",
+                endpoint_url=server.endpoint_url,
+                credentials_profile_name="leaky",
+                retry_policy=RetryPolicy(max_retries=1, sleep=lambda _: None),
+            )
+        config: Any = {"callbacks": [tracer]}
+        with pytest.raises(BedrockError) as caught:
+            if consume == "stream":
+                list(model.stream("hi", config=config))
+            elif consume == "astream":
+
+                async def drain() -> None:
+                    async for _ in model.astream("hi", config=config):
+                        pass
+
+                asyncio.run(drain())
+            elif kind == "http":
+                model.invoke("hi", config=config)  # Converse, not streamed
+            else:
+                model.invoke("hi", config=config, stream=True)  # frames need ConverseStream
+        # The credentials did go on the wire, so there was something to leak.
+        assert server.requests[0].headers["x-amz-security-token"] == creds.token
+    error = caught.value
+    assert "does not match" in str(error)
+    if kind == "frame-after-text":
+        assert error.partial_message is not None and error.partial_message.text == "so"
+    texts = _everything_reachable(error)
+    texts += [run.error or "" for run in tracer.runs]
+    texts.append(caplog.text)
+    texts += [record.getMessage() for record in caplog.records]
+    assert any(run.error for run in tracer.runs)
+    for text in texts:
+        assert creds.leaked_in(text) == [], text[:2000]
+        assert KEY_SHAPED.search(text) is None, text[:2000]
