@@ -6,16 +6,17 @@ layer runs (ours by default, or botocore's when the caller configured it: ``reso
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from botocore.config import Config
-from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
 from .errors import BedrockError
 
@@ -77,21 +78,57 @@ class RetryPolicy:
             attempts += 1
             return function()
 
+        def sleep(seconds: float) -> None:
+            if self.sleep is not None:
+                self.sleep(seconds)
+            elif interrupt is not None:
+                interrupt.wait(seconds)
+            else:
+                time.sleep(seconds)
+
         try:
-            return self._retrying(what, interrupt)(counted)
+            return Retrying(**self._rules(what), sleep=sleep)(counted)
         except BedrockError as exc:
-            exc.attempts = attempts
-            if attempts > 1 or exc.is_retryable:
-                logger.warning(
-                    "%s failed after %d attempt(s), not retrying: %s",
-                    what,
-                    attempts,
-                    exc,
-                    extra={"bedrock_attempts": attempts, "bedrock_error_code": exc.code},
-                )
+            self._gave_up(what, exc, attempts)
             raise
 
-    def _retrying(self, what: str, interrupt: threading.Event | None) -> Retrying:
+    async def acall(self, what: str, function: Callable[[], Awaitable[T]]) -> T:
+        """``call`` for the event loop: the same rules; waits are ``asyncio.sleep`` (a
+        cancelled task stops waiting at once)."""
+        attempts = 0
+
+        async def counted() -> T:
+            nonlocal attempts
+            attempts += 1
+            return await function()
+
+        async def sleep(seconds: float) -> None:
+            if self.sleep is not None:
+                self.sleep(seconds)
+            else:
+                await asyncio.sleep(seconds)
+
+        try:
+            return await AsyncRetrying(**self._rules(what), sleep=sleep)(counted)
+        except BedrockError as exc:
+            self._gave_up(what, exc, attempts)
+            raise
+
+    @staticmethod
+    def _gave_up(what: str, exc: BedrockError, attempts: int) -> None:
+        exc.attempts = attempts
+        if attempts > 1 or exc.is_retryable:
+            logger.warning(
+                "%s failed after %d attempt(s), not retrying: %s",
+                what,
+                attempts,
+                exc,
+                extra={"bedrock_attempts": attempts, "bedrock_error_code": exc.code},
+            )
+
+    def _rules(self, what: str) -> dict[str, Any]:
+        """What is retried, when to stop, how long to wait, what to log (sync and async)."""
+
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             return self.compute_wait(state.attempt_number, error)
@@ -120,24 +157,15 @@ class RetryPolicy:
                 },
             )
 
-        def sleep(seconds: float) -> None:
-            if self.sleep is not None:
-                self.sleep(seconds)
-            elif interrupt is not None:
-                interrupt.wait(seconds)
-            else:
-                time.sleep(seconds)
-
-        return Retrying(
-            retry=retry_if_exception(
+        return {
+            "retry": retry_if_exception(
                 lambda e: isinstance(e, BedrockError) and bool(e.is_retryable)
             ),
-            stop=stop,
-            wait=wait,
-            before_sleep=log,
-            sleep=sleep,
-            reraise=True,
-        )
+            "stop": stop,
+            "wait": wait,
+            "before_sleep": log,
+            "reraise": True,
+        }
 
 
 def _botocore_retries_on(retries: Mapping[str, Any] | None) -> bool:

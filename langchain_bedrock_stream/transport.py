@@ -18,10 +18,12 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
-from ._reader import BodyReader
-from ._threads import run_in_thread
+from ._body import Body, Burst, open_body
+from ._capture import Prepared, capture, parse_answer, raise_for_answer
+from ._http import Response, send
+from ._threads import run_blocking
 from .accumulator import (
     CONTENT_DELTAS,
     Accumulator,
@@ -35,21 +37,22 @@ from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, 
 from .retry import RetryPolicy
 from .wire import ExceptionFrameError, FrameDecoder, FrameError, iter_events
 
-__all__ = ["StreamHandle", "aconverse_stream", "converse", "converse_stream"]
+__all__ = ["StreamHandle", "aconverse", "aconverse_stream", "converse", "converse_stream"]
 
 logger = logging.getLogger("langchain_bedrock_stream")
 
 
 class StreamHandle:
-    """The open HTTP response of one ConverseStream call; ``cancel()`` from any thread.
+    """The open body of one ConverseStream call; ``cancel()`` stops it.
 
-    Cancelling shuts the socket down, which wakes a reader blocked in ``recv`` and makes
-    the server see the client leave; it also cuts short a wait between retries.
+    Cancelling drops the connection (a reader blocked in ``recv`` wakes up and the server
+    sees the client leave) and cuts short a wait between retries. On the event loop, call
+    it from the loop's thread.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._raw: Any = None
+        self._body: Any = None
         self._cancelled = threading.Event()
         self.request_id: str | None = None
 
@@ -63,39 +66,27 @@ class StreamHandle:
         """Set by ``cancel()``; waits between retries end early on it."""
         return self._cancelled
 
-    def attach(self, raw: Any) -> None:
-        """Remember the response to close; closes it at once if already cancelled."""
+    def attach(self, body: Any) -> None:
+        """Remember the body to close; closes it at once if already cancelled."""
         with self._lock:
-            self._raw = raw
+            self._body = body
             cancelled = self.cancelled
         if cancelled:
-            _close(raw)
+            body.close()
 
     def cancel(self) -> None:
-        """Stop reading and close the connection (idempotent, thread-safe)."""
+        """Stop reading and drop the connection (idempotent, thread-safe)."""
         with self._lock:
             self._cancelled.set()
-            raw, self._raw = self._raw, None
-        if raw is not None:
-            _close(raw)
+        self.release()
 
     def release(self) -> None:
-        """Let go of the response: a body read to its end was already handed back to the
-        connection pool (closing it then does nothing); one not read to its end is closed."""
+        """Let go of the body: one read to its end is already back in the connection pool
+        (nothing is touched); one not read to its end is dropped."""
         with self._lock:
-            raw, self._raw = self._raw, None
-        if raw is not None:
-            _close(raw)
-
-
-def _close(raw: Any) -> None:
-    """Shut the socket down (wakes a blocked reader), then close; best effort."""
-    shutdown = getattr(raw, "shutdown", None)
-    if shutdown is not None:
-        with contextlib.suppress(Exception):
-            shutdown()
-    with contextlib.suppress(Exception):
-        raw.close()
+            body, self._body = self._body, None
+        if body is not None:
+            body.close()
 
 
 _Splicer = Callable[[str, Any], "tuple[str, Any] | None"]
@@ -118,13 +109,15 @@ class _Folder:
         self.decoder = FrameDecoder()
         self.error: BaseException | None = None
 
-    def fold(self, data: bytes) -> list[list[Delta]]:
-        """Decode ``data`` and fold its events; the batches they produced."""
+    def fold(self, data: Burst) -> list[list[Delta]]:
+        """Decode ``data`` (raw bytes, or events botocore parsed) and fold its events; the
+        batches they produced."""
         batches: list[list[Delta]] = []
         out: list[Delta] = []
         apply, splice, per_event = self.stream.apply, self.splice, self.per_event
+        events = iter_events(self.decoder, data) if isinstance(data, bytes) else data
         try:
-            for kind, body in iter_events(self.decoder, data):
+            for kind, body in events:
                 if splice is not None:
                     spliced = splice(kind, body)
                     if spliced is None:
@@ -160,10 +153,18 @@ class _Opened:
     """An open response primed up to its first content: what was folded so far, and the
     folder and body to go on reading from."""
 
-    body: BodyReader
+    body: Any  # a _body.Body (sync) or an _AsyncBody
     folder: _Folder
     first: list[list[Delta]]
     ended: bool
+
+
+@dataclass
+class _Resume:
+    """The request continuing an interrupted answer, and how its events map onto it."""
+
+    request: Mapping[str, Any]
+    splice: _Splicer
 
 
 class _Progress:
@@ -340,66 +341,124 @@ class _Session:
         self.progress = _Progress()
         self.resumes = 0
 
-    # -- opening --
+    # -- opening: the steps both drivers share --
 
-    def open(self) -> _Opened:
+    def _begin(self, splice: _Splicer | None) -> _Folder:
+        """A new attempt: a first one (or a retry) folds into a fresh accumulator (nothing
+        of a failed attempt reached the caller); a resumed one continues the answer."""
+        if self.handle.cancelled:
+            raise _Cancelled
+        if splice is None:
+            self.stream = Accumulator()
+        return _Folder(self.stream, self.per_event, splice)
+
+    def _opened(self, response: Any) -> None:
+        """Note the request id of a response whose headers are in."""
+        self.handle.request_id = response_request_id(response)
+        logger.debug(
+            "ConverseStream model=%s region=%s request_id=%s: stream open",
+            self.model_id,
+            self.region,
+            self.handle.request_id,
+        )
+
+    @staticmethod
+    def _primed(folder: _Folder, data: Burst, first: list[list[Delta]]) -> bool:
+        """Fold a burst read while opening; whether content has arrived."""
+        batches = folder.fold(data)
+        first.extend(batches)
+        folder.check()
+        return any(_has_content(batch) for batch in batches)
+
+    def _ended(self, body: Any, folder: _Folder, first: list[list[Delta]]) -> _Opened:
+        """The body ended while opening: a complete answer without content, or an error."""
+        folder.finish()
+        if not self.stream.complete:
+            raise self._incomplete()
+        return _Opened(body, folder, first, ended=True)
+
+    def _failed(self, exc: Exception, first: list[list[Delta]]) -> NoReturn:
+        """An attempt failed: drop its connection and raise what the caller should see."""
+        if isinstance(exc, _Cancelled):
+            raise exc
+        self.handle.release()
+        if self.handle.cancelled:
+            raise _Cancelled from exc
+        mapped, cause = self._error(exc)
+        if isinstance(mapped, BedrockError) and self.stream.has_content:
+            # Content read in the same burst as the failure never reached the caller (a
+            # retry is safe), but if this error is final, keep it.
+            seen = _Progress()
+            for batch in first:
+                seen.see(batch)
+            mapped.partial_response = _partial_response(self.stream, seen)
+        if mapped is exc:
+            raise exc
+        raise mapped from cause
+
+    # -- opening, blocking --
+
+    def open(
+        self, request: Mapping[str, Any] | None = None, splice: _Splicer | None = None
+    ) -> _Opened:
         """Open the stream and read up to its first content, retrying while nothing has
-        reached the caller. Blocking; raises ``_Cancelled`` after ``handle.cancel()``."""
-        return self._open(self.request, None)
-
-    def _open(self, request: Mapping[str, Any], splice: _Splicer | None) -> _Opened:
-        handle = self.handle
+        reached the caller. Raises ``_Cancelled`` after ``handle.cancel()``."""
+        request = self.request if request is None else request
 
         def attempt() -> _Opened:
-            if handle.cancelled:
-                raise _Cancelled
-            # A first attempt folds into the session's accumulator; a retry starts afresh
-            # (nothing of a failed attempt reached the caller). A resume continues it.
-            if splice is None:
-                self.stream = Accumulator()
-            folder = _Folder(self.stream, self.per_event, splice)
+            folder = self._begin(splice)
             first: list[list[Delta]] = []
             try:
                 response = self.client.converse_stream(**request)
-                handle.request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
-                logger.debug(
-                    "ConverseStream model=%s region=%s request_id=%s: stream open",
-                    self.model_id,
-                    self.region,
-                    handle.request_id,
-                )
-                raw = response["stream"]._raw_stream  # the undecoded body; see wire
-                handle.attach(raw)
-                body = BodyReader(raw)
+                self._opened(response)
+                body = open_body(response)
+                self.handle.attach(body)
                 while data := body.read():
-                    batches = folder.fold(data)
-                    first.extend(batches)
-                    folder.check()
-                    if any(_has_content(batch) for batch in batches):
+                    if self._primed(folder, data, first):
                         return _Opened(body, folder, first, ended=False)
-                folder.finish()
-                if not self.stream.complete:
-                    raise self._incomplete()
-                return _Opened(body, folder, first, ended=True)
-            except _Cancelled:
-                raise
+                return self._ended(body, folder, first)
             except Exception as exc:
-                handle.release()
-                if handle.cancelled:
-                    raise _Cancelled from exc
-                mapped, cause = self._error(exc)
-                if isinstance(mapped, BedrockError) and self.stream.has_content:
-                    # Content read in the same burst as the failure never reached the
-                    # caller (a retry is safe), but if this error is final, keep it.
-                    seen = _Progress()
-                    for batch in first:
-                        seen.see(batch)
-                    mapped.partial_response = _partial_response(self.stream, seen)
-                if mapped is exc:
-                    raise
-                raise mapped from cause
+                self._failed(exc, first)
 
-        return self.policy.call(self.what, attempt, interrupt=handle.cancel_event)
+        return self.policy.call(self.what, attempt, interrupt=self.handle.cancel_event)
+
+    # -- opening, on the event loop --
+
+    async def aopen(
+        self, request: Mapping[str, Any] | None = None, splice: _Splicer | None = None
+    ) -> _Opened:
+        """``open`` for the event loop: signing in the bounded pool, the HTTP exchange and
+        every read on the loop, each wait bounded by the client's timeouts."""
+        request = self.request if request is None else request
+
+        async def attempt() -> _Opened:
+            folder = self._begin(splice)
+            first: list[list[Delta]] = []
+            try:
+                body = await self._aconnect(request)
+                while data := await body.read():
+                    if self._primed(folder, data, first):
+                        return _Opened(body, folder, first, ended=False)
+                return self._ended(body, folder, first)
+            except Exception as exc:
+                self._failed(exc, first)
+
+        return await self.policy.acall(self.what, attempt)
+
+    async def _aconnect(self, request: Mapping[str, Any]) -> Any:
+        """Send the request; its body once the status is 200 (else botocore's error)."""
+        prepared = await run_blocking(partial(capture, self.client, "converse_stream", request))
+        if not isinstance(prepared, Prepared):  # a fake client's answer: read it in the pool
+            self._opened(prepared)
+            body: Any = _PooledBody(open_body(prepared))
+            self.handle.attach(body)
+            return body
+        response = await send_prepared(prepared)
+        self.handle.attach(response)
+        self._opened(response)
+        if response.status != 200:
+            await _raise_for_answer(self.client, prepared, response)
+        return response
 
     # -- reading --
 
@@ -417,10 +476,11 @@ class _Session:
 
     # -- failures after content --
 
-    def recover(self, exc: Exception) -> _Opened | None:
-        """After a failure once content was delivered: the resumed stream to go on with,
-        ``None`` when the answer is in fact complete or the call was cancelled; otherwise
-        the failure is raised as a ``BedrockError`` carrying the partial answer."""
+    def recover(self, exc: Exception) -> _Resume | None:
+        """After a failure once content was delivered: the request that resumes the answer
+        (open it with ``resumed``), ``None`` when the answer is in fact complete or the call
+        was cancelled; otherwise the failure is raised as a ``BedrockError`` carrying the
+        partial answer."""
         handle, stream = self.handle, self.stream
         if handle.cancelled:
             return None
@@ -458,18 +518,24 @@ class _Session:
                 }
             )
             handle.release()
-            try:
-                return self._open(continuation, _Splice(_resume_target(self.progress), dropped))
-            except _Cancelled:
-                return None
-            except BedrockError as again:
-                again.partial_response = _partial_response(stream, self.progress)
-                raise
+            return _Resume(continuation, _Splice(_resume_target(self.progress), dropped))
         if stream.has_content:
             error.partial_response = _partial_response(stream, self.progress)
         if error is exc:
             raise error
         raise error from cause
+
+    @contextlib.contextmanager
+    def resuming(self) -> Iterator[None]:
+        """Around opening a resumed stream: a cancel ends the call quietly (the ``with``
+        block is left without a value), a failure carries the answer so far."""
+        try:
+            yield
+        except _Cancelled:
+            return
+        except BedrockError as again:
+            again.partial_response = _partial_response(self.stream, self.progress)
+            raise
 
     def _error(self, exc: BaseException) -> tuple[BaseException, BaseException]:
         """The error to raise for ``exc``, and the cause to chain it to.
@@ -562,7 +628,11 @@ def converse_stream(
                 session.finish(opened)
                 return
             except Exception as exc:
-                opened = session.recover(exc)
+                plan = session.recover(exc)
+                opened = None
+                if plan is not None:
+                    with session.resuming():
+                        opened = session.open(plan.request, plan.splice)
     finally:
         session.handle.release()
 
@@ -579,9 +649,10 @@ async def aconverse_stream(
 ) -> AsyncIterator[tuple[list[Delta], Accumulator]]:
     """``converse_stream`` for the event loop: the same batches, errors and retries.
 
-    Opening (request, response headers, first content, retries) runs in one short-lived
-    thread; the rest of the body is read on the loop when the socket is readable.
-    Cancelling the consuming task closes the connection.
+    The request is built and signed in a small bounded thread pool; the connection, the
+    HTTP exchange and every read run on the loop (asyncio streams), each wait bounded by
+    the client's ``connect_timeout`` / ``read_timeout``. Cancelling the consuming task (or
+    leaving the loop early) drops the connection at once.
     """
     session = _Session(
         client,
@@ -595,7 +666,7 @@ async def aconverse_stream(
     settled = False
     try:
         try:
-            opened: _Opened | None = await run_in_thread(session.open)
+            opened: _Opened | None = await session.aopen()
         except _Cancelled:
             return
         while opened is not None:
@@ -603,7 +674,7 @@ async def aconverse_stream(
                 for item in session.deliver(opened.first):
                     yield item
                 if not opened.ended:
-                    while data := await opened.body.aread():
+                    while data := await opened.body.read():
                         for item in session.deliver(opened.folder.fold(data)):
                             yield item
                         opened.folder.check()
@@ -611,16 +682,79 @@ async def aconverse_stream(
                 settled = True
                 return
             except Exception as exc:
-                opened = await run_in_thread(partial(session.recover, exc))
+                plan = session.recover(exc)
+                opened = None
+                if plan is not None:
+                    with session.resuming():
+                        opened = await session.aopen(plan.request, plan.splice)
         settled = True
     finally:
         if settled:
             session.handle.release()
-        else:  # cancelled or abandoned: also stops an open or a retry wait in its thread
+        else:  # cancelled or abandoned: drop the connection now
             session.handle.cancel()
 
 
+class _PooledBody:
+    """A blocking body (a fake or replayed client's) read in the bounded pool."""
+
+    def __init__(self, body: Body) -> None:
+        self._body = body
+
+    async def read(self) -> Burst:
+        return await run_blocking(self._body.read)
+
+    def close(self) -> None:
+        self._body.close()
+
+
+async def send_prepared(prepared: Prepared) -> Response:
+    """Send a captured request over the async HTTP client."""
+    return await send(
+        prepared.method, prepared.url, prepared.headers, prepared.body, prepared.settings
+    )
+
+
+async def _raise_for_answer(client: Any, prepared: Prepared, response: Response) -> NoReturn:
+    """Read an HTTP error answer and raise botocore's exception for it."""
+    try:
+        body = await response.read_all()
+    finally:
+        response.close()
+    raise_for_answer(client, prepared.operation, response.status, response.headers, body)
+    raise AssertionError("unreachable")
+
+
+def response_request_id(response: Any) -> str | None:
+    """The request id of a botocore response (a dict) or of an HTTP ``Response``."""
+    headers = getattr(response, "headers", None)
+    if isinstance(headers, Mapping) and not isinstance(response, Mapping):
+        return headers.get("x-amzn-requestid")
+    if isinstance(response, Mapping):
+        meta = response.get("ResponseMetadata")
+        return meta.get("RequestId") if isinstance(meta, Mapping) else None
+    return None
+
+
 # --- Converse (not streamed) ------------------------------------------------------------------
+
+
+def _mapped(exc: Exception, model_id: Any, region: str | None) -> Exception:
+    mapped = map_error(exc, model_id=model_id, region=region)
+    if mapped is exc or not isinstance(mapped, Exception):
+        return exc
+    mapped.__cause__ = exc
+    return mapped
+
+
+def _answered(
+    raw: Mapping[str, Any], model_id: Any, region: str | None
+) -> tuple[StreamResponse, str | None]:
+    request_id = (raw.get("ResponseMetadata") or {}).get("RequestId")
+    logger.debug(
+        "Converse model=%s region=%s request_id=%s: answered", model_id, region, request_id
+    )
+    return StreamResponse.from_converse(raw), request_id
 
 
 def converse(
@@ -637,14 +771,37 @@ def converse(
         try:
             return dict(client.converse(**request))
         except Exception as exc:
-            mapped = map_error(exc, model_id=model_id, region=region)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+            raise _mapped(exc, model_id, region) from exc
 
-    raw = policy.call(f"Converse {model_id}", call)
-    request_id = (raw.get("ResponseMetadata") or {}).get("RequestId")
-    logger.debug(
-        "Converse model=%s region=%s request_id=%s: answered", model_id, region, request_id
-    )
-    return StreamResponse.from_converse(raw), request_id
+    return _answered(policy.call(f"Converse {model_id}", call), model_id, region)
+
+
+async def aconverse(
+    client: Any,
+    request: Mapping[str, Any],
+    *,
+    policy: RetryPolicy,
+    region: str | None,
+) -> tuple[StreamResponse, str | None]:
+    """``converse`` for the event loop: signed in the bounded pool, sent on the loop."""
+    model_id = request.get("modelId")
+
+    async def call() -> dict[str, Any]:
+        try:
+            prepared = await run_blocking(partial(capture, client, "converse", request))
+            if not isinstance(prepared, Prepared):
+                return dict(prepared)
+            response = await send_prepared(prepared)
+            try:
+                body = await response.read_all()
+            finally:
+                response.close()
+            if response.status >= 300:
+                raise_for_answer(
+                    client, prepared.operation, response.status, response.headers, body
+                )
+            return parse_answer(client, prepared.operation, response.status, response.headers, body)
+        except Exception as exc:
+            raise _mapped(exc, model_id, region) from exc
+
+    return _answered(await policy.acall(f"Converse {model_id}", call), model_id, region)
