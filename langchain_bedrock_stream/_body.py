@@ -64,6 +64,8 @@ class SocketBody(Body):
         self._dechunk = Dechunker() if response.chunked else None
         self._left: int | None = response.length
         self.done = False
+        if self._left == 0:  # an empty body: nothing to wait for
+            self._finish()
 
     def read(self) -> bytes:
         while not self.done:
