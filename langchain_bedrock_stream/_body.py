@@ -69,6 +69,8 @@ class SocketBody(Body):
 
     def read(self) -> bytes:
         while not self.done:
+            if self._dechunk is not None and self._dechunk.error is not None:
+                raise self._dechunk.error
             data: bytes = self._buffered.read1(_READ_SIZE)
             body = self._take(data)
             if body:

@@ -22,7 +22,7 @@ class BadChunk(FrameError):
 class Dechunker:
     """Undoes HTTP/1.1 chunked transfer coding, incrementally."""
 
-    __slots__ = ("_left", "_pending", "done", "leftover")
+    __slots__ = ("_left", "_pending", "done", "error", "leftover")
 
     _SIZE_LINE = -1  # a chunk-size line is next
     _TRAILER = -2  # after the last (empty) chunk: trailer lines, then an empty line
@@ -33,11 +33,26 @@ class Dechunker:
         self._left = self._SIZE_LINE  # > 0: chunk data to come; 0: the CRLF ending it
         self.done = False
         self.leftover = b""  # bytes after the end of the body (a misbehaving server)
+        self.error: BadChunk | None = None  # met after body bytes that were returned first
 
     def feed(self, data: bytes) -> bytes:
-        """The body bytes in ``data`` (framing removed); raises ``BadChunk``."""
+        """The body bytes in ``data`` (framing removed). Corrupt coding raises ``BadChunk``,
+        after the body bytes before it were returned (then ``error`` is set and the next
+        call raises it)."""
+        if self.error is not None:
+            raise self.error
         buf = self._pending + data if self._pending else data
         out: list[bytes] = []
+        try:
+            self._feed(buf, out)
+        except BadChunk as exc:
+            if not out:
+                raise
+            self.error = exc
+            self._pending = b""
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def _feed(self, buf: bytes, out: list[bytes]) -> None:
         pos, size = 0, len(buf)
         while pos < size and not self.done:
             left = self._left
@@ -70,7 +85,6 @@ class Dechunker:
             self._pending = b""
         else:
             self._pending = buf[pos:] if pos < size else b""
-        return out[0] if len(out) == 1 else b"".join(out)
 
 
 def _chunk_size(line: bytes) -> int:

@@ -314,6 +314,9 @@ class Response:
         while not self.done:
             connection = self._connection
             assert connection is not None
+            if self._dechunk is not None and self._dechunk.error is not None:
+                self.abort()
+                raise self._dechunk.error
             try:
                 data = await _within(
                     self._settings.read_timeout, connection.reader.read(_READ_SIZE)

@@ -144,5 +144,7 @@ def test_dechunking_survives_any_split(
     [b"zz\r\nabc\r\n", b"\r\nabc\r\n", b"3\r\nabcXY0\r\n\r\n", b"-3\r\nabc\r\n"],
 )
 def test_corrupt_chunked_coding_is_a_typed_error(wire: bytes) -> None:
-    with pytest.raises(BadChunk):
-        Dechunker().feed(wire)
+    dechunker = Dechunker()
+    with pytest.raises(BadChunk):  # at once, or right after the body bytes before it
+        dechunker.feed(wire)
+        dechunker.feed(b"")
