@@ -30,7 +30,14 @@ from botocore.utils import get_environ_proxies
 
 from ._http import HttpSettings
 
-__all__ = ["Prepared", "capture", "http_settings", "parse_answer", "raise_for_answer"]
+__all__ = [
+    "Prepared",
+    "capture",
+    "http_settings",
+    "parse_answer",
+    "raise_for_answer",
+    "sends_itself",
+]
 
 _MARK = "x-langchain-bedrock-stream-captured"
 _HANDLER_ID = "langchain-bedrock-stream-capture"
@@ -86,6 +93,12 @@ def _captured(result: Any) -> bool:
         return False
     headers = (result.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
     return _MARK in headers
+
+
+def sends_itself(client: Any) -> bool:
+    """Whether calls of ``client`` can be captured and sent on the event loop (a genuine
+    botocore client with botocore's own HTTP layer)."""
+    return isinstance(client, BaseClient) and not _http_layer_replaced(client)
 
 
 def capture(client: Any, operation: str, request: Mapping[str, Any]) -> Prepared | Any:

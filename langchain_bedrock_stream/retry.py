@@ -20,7 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
 from .errors import BedrockError
 
-__all__ = ["RetryPolicy", "resolve_policy"]
+__all__ = ["RetryPolicy", "botocore_in_our_place", "resolve_policy"]
 
 logger = logging.getLogger("langchain_bedrock_stream")
 
@@ -221,3 +221,25 @@ def resolve_policy(
             "Config(retries={'total_max_attempts': 1}) (ours alone)"
         )
     return replace(base, max_retries=0)
+
+
+_MODE_ATTEMPTS = {"legacy": 5, "standard": 3, "adaptive": 3}
+
+
+def botocore_in_our_place(policy: RetryPolicy, client: Any) -> RetryPolicy:
+    """The policy for a call whose HTTP exchange does not go through botocore (the event
+    loop's), so botocore's retry handler never sees an answer: where ``resolve_policy``
+    left retrying to botocore, ours retry instead, with botocore's number of attempts
+    (``total_max_attempts``, ``max_attempts`` + 1, or the mode's default)."""
+    if policy.max_retries > 0:
+        return policy
+    retries = getattr(getattr(getattr(client, "meta", None), "config", None), "retries", None)
+    if retries is not None and not _botocore_retries_on(retries):
+        return policy
+    retries = retries or {}
+    total = retries.get("total_max_attempts")
+    if total is None and retries.get("max_attempts") is not None:
+        total = int(retries["max_attempts"]) + 1
+    if total is None:
+        total = _MODE_ATTEMPTS.get(str(retries.get("mode") or "standard"), 3)
+    return replace(policy, max_retries=max(int(total) - 1, 0))

@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any, NoReturn
 
 from ._body import Body, Burst, open_body
-from ._capture import Prepared, capture, parse_answer, raise_for_answer
+from ._capture import Prepared, capture, parse_answer, raise_for_answer, sends_itself
 from ._http import Response, send
 from ._threads import run_blocking
 from .accumulator import (
@@ -34,7 +34,7 @@ from .accumulator import (
     ToolUseStarted,
 )
 from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, map_error
-from .retry import RetryPolicy
+from .retry import RetryPolicy, botocore_in_our_place
 from .wire import ExceptionFrameError, FrameDecoder, FrameError, iter_events
 
 __all__ = ["StreamHandle", "aconverse", "aconverse_stream", "converse", "converse_stream"]
@@ -652,12 +652,13 @@ async def aconverse_stream(
     The request is built and signed in a small bounded thread pool; the connection, the
     HTTP exchange and every read run on the loop (asyncio streams), each wait bounded by
     the client's ``connect_timeout`` / ``read_timeout``. Cancelling the consuming task (or
-    leaving the loop early) drops the connection at once.
+    leaving the loop early) drops the connection at once. Where botocore's retries were to
+    run, ours run in their place (botocore never sees an answer sent on the loop).
     """
     session = _Session(
         client,
         request,
-        policy=policy,
+        policy=_loop_policy(policy, client),
         region=region,
         handle=handle or StreamHandle(),
         per_event=per_event,
@@ -693,6 +694,11 @@ async def aconverse_stream(
             session.handle.release()
         else:  # cancelled or abandoned: drop the connection now
             session.handle.cancel()
+
+
+def _loop_policy(policy: RetryPolicy, client: Any) -> RetryPolicy:
+    """Where botocore was to retry but will not see the answers (sent on the loop)."""
+    return botocore_in_our_place(policy, client) if sends_itself(client) else policy
 
 
 class _PooledBody:
@@ -785,6 +791,7 @@ async def aconverse(
 ) -> tuple[StreamResponse, str | None]:
     """``converse`` for the event loop: signed in the bounded pool, sent on the loop."""
     model_id = request.get("modelId")
+    policy = _loop_policy(policy, client)
 
     async def call() -> dict[str, Any]:
         try:

@@ -420,3 +420,22 @@ def test_idle_connections_are_bounded_by_max_pool_connections() -> None:
         assert asyncio.run(burst()) == [TEXT] * (streams + 1)
         assert server.open_connections <= 2
         assert server.connections_accepted == streams
+
+
+def test_a_client_whose_botocore_retries_is_retried_the_same_on_the_loop() -> None:
+    """botocore never sees an answer sent on the loop, so its retries (3 attempts in its
+    standard mode) are made by ours instead: the same number of requests either way."""
+    busy = ErrorReply(503, "ServiceUnavailableException", "busy")
+    script = [busy, busy, StreamReply(text_events(PIECES))]
+    with BedrockWireServer(script + script) as server:
+        client = boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=server.endpoint_url,
+            config=Config(retries={"mode": "standard"}),
+        )
+        model = ChatBedrockStream(model=NOVA, client=client)
+        assert "".join(c.text for c in model.stream("go")) == TEXT
+        assert len(server.requests) == 3
+        assert asyncio.run(astream_text(model)) == TEXT
+        assert len(server.requests) == 6
