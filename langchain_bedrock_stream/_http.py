@@ -212,16 +212,25 @@ async def _tunnel(
     lines += [f"{name}: {value}" for name, value in proxy_headers.items()]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
     await writer.drain()
-    status, reason, _ = _parse_head(await reader.readuntil(b"\r\n\r\n"))
-    if not 200 <= status < 300:
-        raise _ProxyRefused(f"the proxy answered CONNECT with {status} {reason}")
+    head = _parse_head(await reader.readuntil(b"\r\n\r\n"))
+    if not 200 <= head.status < 300:
+        raise _ProxyRefused(f"the proxy answered CONNECT with {head.status} {head.reason}")
 
 
 # --- request and response -------------------------------------------------------------------
 
 
-def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
-    """Status, reason and headers (lower-case names; repeated ones joined by ", ")."""
+@dataclass(frozen=True)
+class _Head:
+    """A response's status line and headers (lower-case names; repeats joined by ", ")."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    keep_alive: bool
+
+
+def _parse_head(head: bytes) -> _Head:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
@@ -233,11 +242,8 @@ def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
         name, _, value = line.partition(":")
         name, value = name.strip().lower(), value.strip()
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    keep = parts[0] == "HTTP/1.1"
-    if "close" in headers.get("connection", "").lower():
-        keep = False
-    headers.setdefault(":keep", "1" if keep else "")
-    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
+    keep_alive = parts[0] == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
+    return _Head(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, keep_alive)
 
 
 def _request_head(
@@ -281,19 +287,19 @@ class Response:
     def __init__(
         self,
         connection: _Connection,
-        status: int,
-        headers: dict[str, str],
+        head: _Head,
         *,
         url: str,
         settings: HttpSettings,
         method: str,
     ) -> None:
+        status, headers = head.status, head.headers
         self.status = status
         self.headers = headers
         self.url = url
         self._connection: _Connection | None = connection
         self._settings = settings
-        self._keep = bool(headers.pop(":keep", ""))
+        self._keep = head.keep_alive
         self._dechunk: Dechunker | None = None
         self._left: int | None = None
         self.done = False
@@ -412,14 +418,14 @@ async def send(
         if connection is None:
             connection = await _connect(url, key, settings)
         try:
-            status, headers_in = await _exchange(connection, head, body, url, settings, reused)
+            answer = await _exchange(connection, head, body, url, settings, reused)
         except _Stale:
             connection.abort()
             continue
         except BaseException:
             connection.abort()
             raise
-        return Response(connection, status, headers_in, url=url, settings=settings, method=method)
+        return Response(connection, answer, url=url, settings=settings, method=method)
 
 
 async def _exchange(
@@ -429,7 +435,7 @@ async def _exchange(
     url: str,
     settings: HttpSettings,
     reused: bool,
-) -> tuple[int, dict[str, str]]:
+) -> _Head:
     """Write the request, read the response head (skipping ``1xx`` interim answers)."""
     reader, writer = connection.reader, connection.writer
     try:
@@ -438,10 +444,11 @@ async def _exchange(
             writer.write(body)
         await _within(settings.read_timeout, writer.drain())
         while True:
-            raw = await _within(settings.read_timeout, reader.readuntil(b"\r\n\r\n"))
-            status, _, headers = _parse_head(raw)
-            if status >= 200 or status == 101:
-                return status, headers
+            answer = _parse_head(
+                await _within(settings.read_timeout, reader.readuntil(b"\r\n\r\n"))
+            )
+            if answer.status >= 200 or answer.status == 101:
+                return answer
     except TimeoutError as exc:
         raise ReadTimeoutError(endpoint_url=url, error=exc) from exc
     except asyncio.IncompleteReadError as exc:
