@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import shutil
 import ssl
 import sys
 import textwrap
@@ -37,6 +38,8 @@ from langchain_bedrock_stream.testing import (
 )
 
 from .events import text_events
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 NOVA = "us.amazon.nova-micro-v1:0"
 PIECES = [f"word{i} " for i in range(40)]

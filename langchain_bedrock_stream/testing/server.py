@@ -591,6 +591,7 @@ class _Connection(asyncio.Protocol):
                     return False
                 index = end
             if plan.stalled:
+                completed = False  # the stream never ends: leaving is a disconnect
                 while not self._gone:  # silent, connection open, until the client leaves
                     await self._wait()
                 return False
