@@ -17,7 +17,7 @@ import socket
 import ssl
 import sys
 import weakref
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import SplitResult, urlsplit
@@ -100,35 +100,61 @@ class _Connection:
         self.writer.transport.abort()
 
 
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_Key, list[_Connection]]] = (
-    weakref.WeakKeyDictionary()
-)
+class _Idle:
+    """The idle connections of one event loop, dropped when the loop shuts down.
+
+    ``asyncio.run`` and ``asyncio.Runner`` close every async generator of a loop before
+    closing it; the watcher is one, so its ``finally`` drops the connections while the loop
+    still runs (a loop that is simply garbage-collected takes them along).
+    """
+
+    def __init__(self) -> None:
+        self.by_key: dict[_Key, list[_Connection]] = {}
+        self._watcher = self._watch()
+
+    async def start(self) -> None:
+        await self._watcher.__anext__()
+
+    async def _watch(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            self.drop_all()
+
+    def drop_all(self) -> None:
+        for idle in self.by_key.values():
+            for connection in idle:
+                connection.abort()
+        self.by_key.clear()
+
+    def take(self, key: _Key) -> _Connection | None:
+        idle = self.by_key.get(key)
+        while idle:
+            connection = idle.pop()
+            if connection.usable():
+                return connection
+            connection.abort()
+        return None
+
+    def give_back(self, connection: _Connection, limit: int) -> None:
+        idle = self.by_key.setdefault(connection.key, [])
+        if len(idle) < max(limit, 1) and connection.usable():
+            idle.append(connection)
+        else:
+            connection.abort()
 
 
-def _idle() -> dict[_Key, list[_Connection]]:
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Idle] = weakref.WeakKeyDictionary()
+
+
+async def _idle() -> _Idle:
+    """The running loop's idle connections."""
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
-        pool = _pools[loop] = {}
+        pool = _pools[loop] = _Idle()
+        await pool.start()
     return pool
-
-
-def _take(key: _Key) -> _Connection | None:
-    idle = _idle().get(key)
-    while idle:
-        connection = idle.pop()
-        if connection.usable():
-            return connection
-        connection.abort()
-    return None
-
-
-def _give_back(connection: _Connection, limit: int) -> None:
-    idle = _idle().setdefault(connection.key, [])
-    if len(idle) < max(limit, 1) and connection.usable():
-        idle.append(connection)
-    else:
-        connection.abort()
 
 
 def _address(parts: SplitResult) -> tuple[str, int]:
@@ -288,6 +314,7 @@ class Response:
         self,
         connection: _Connection,
         head: _Head,
+        pool: _Idle,
         *,
         url: str,
         settings: HttpSettings,
@@ -299,6 +326,7 @@ class Response:
         self.url = url
         self._connection: _Connection | None = connection
         self._settings = settings
+        self._pool = pool
         self._keep = head.keep_alive
         self._dechunk: Dechunker | None = None
         self._left: int | None = None
@@ -374,7 +402,7 @@ class Response:
         if connection is None:
             return
         if self._keep:
-            _give_back(connection, self._settings.max_pool_connections)
+            self._pool.give_back(connection, self._settings.max_pool_connections)
         else:
             connection.abort()
 
@@ -412,8 +440,9 @@ async def send(
         authority += f":{port}"
     extra = settings.proxies.proxy_headers_for(proxy) if forward and proxy else {}
     head = _request_head(method, target, authority, headers, body, extra)
+    pool = await _idle()
     while True:
-        connection = _take(key)
+        connection = pool.take(key)
         reused = connection is not None
         if connection is None:
             connection = await _connect(url, key, settings)
@@ -425,7 +454,7 @@ async def send(
         except BaseException:
             connection.abort()
             raise
-        return Response(connection, answer, url=url, settings=settings, method=method)
+        return Response(connection, answer, pool, url=url, settings=settings, method=method)
 
 
 async def _exchange(

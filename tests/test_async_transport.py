@@ -439,3 +439,12 @@ def test_a_client_whose_botocore_retries_is_retried_the_same_on_the_loop() -> No
         assert len(server.requests) == 3
         assert asyncio.run(astream_text(model)) == TEXT
         assert len(server.requests) == 6
+
+
+def test_kept_alive_connections_close_when_the_loop_shuts_down() -> None:
+    with BedrockWireServer(responder=lambda _: StreamReply(text_events(PIECES))) as server:
+        model = model_at(server.endpoint_url)
+        for _ in range(3):  # a script calling asyncio.run per question
+            assert asyncio.run(astream_text(model)) == TEXT
+        assert server.wait_for_connections(0, 10), f"{server.open_connections} left open"
+        assert server.connections_accepted == 3
