@@ -154,25 +154,48 @@ async def _stream_async(model: ChatBedrockStream) -> list[str]:
     return got
 
 
+async def _call(model: ChatBedrockStream, api: str) -> Any:
+    """One call through ``api``; blocking ones in a worker thread, each bounded."""
+    if api == "stream":
+        return await asyncio.to_thread(_stream_sync, model)
+    if api == "invoke":
+        return await asyncio.to_thread(model.invoke, "go")
+    if api == "astream":
+        return await asyncio.wait_for(_stream_async(model), 20)
+    return await asyncio.wait_for(model.ainvoke("go"), 20)
+
+
+APIS = ["stream", "astream", "invoke", "ainvoke"]
+
+
 @pytest.mark.timeout(30)
-@pytest.mark.parametrize("api", ["stream", "astream", "ainvoke"])
-async def test_silent_server_ends_in_a_timeout_with_the_partial_message(
+@pytest.mark.parametrize("api", APIS)
+async def test_a_server_silent_after_two_events_ends_in_a_timeout_with_the_partial_message(
     server: BedrockWireServer, api: str
 ) -> None:
     # messageStart and one delta, then silence with the connection open.
     server.enqueue(StreamReply(text_events(["Hello", " world"]), stall_after=2))
     model = model_at(server.endpoint_url, config=Config(read_timeout=2), streaming=True)
     with pytest.raises(BedrockTimeoutError) as caught:
-        if api == "stream":
-            await asyncio.to_thread(_stream_sync, model)
-        elif api == "astream":
-            await asyncio.wait_for(_stream_async(model), 20)
-        else:
-            await asyncio.wait_for(model.ainvoke("go"), 20)
+        await _call(model, api)
     partial = caught.value.partial_message
     assert partial is not None
     assert partial.text == "Hello"
     assert len(server.requests) == 1  # content had reached the caller: no retry
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("api", APIS)
+async def test_a_server_silent_before_the_headers_ends_in_a_timeout(
+    server: BedrockWireServer, api: str
+) -> None:
+    server.enqueue(StreamReply(text_events(["never"]), head_delay=60))
+    model = model_at(
+        server.endpoint_url, config=Config(read_timeout=2), streaming=True, max_retries=0
+    )
+    with pytest.raises(BedrockTimeoutError) as caught:
+        await _call(model, api)
+    assert caught.value.partial_message is None
 
 
 # --- many streams, slow credentials, cancellation ---------------------------------------------
