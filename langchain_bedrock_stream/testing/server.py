@@ -300,7 +300,7 @@ class _Connection(asyncio.Protocol):
     def eof_received(self) -> bool:
         self._eof = True
         self._wake()
-        return True
+        return self._server._ssl is None  # keep a half-closed TCP connection; TLS cannot
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
