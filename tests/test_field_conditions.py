@@ -98,16 +98,17 @@ def run_on(
 async def test_tls_records_split_over_segments_never_block_the_loop(
     server: BedrockWireServer,
 ) -> None:
-    # Each HTTP chunk (one TLS record) arrives in two parts 1.2 s apart: a reader that
-    # waits on the loop for the rest of a record blocks the loop for 1.2 s.
+    # What the server sends arrives in two parts 2.5 s apart: a reader that waits on the
+    # loop for the rest of a TLS record blocks the loop for 2.5 s. (The bound leaves room
+    # for a loaded machine, which delays timers too.)
     for _ in range(4):
         server.enqueue(StreamReply(text_events(PIECES), batch=15, delay=1.5))
-    with TcpRelay(server.port, split=2, split_pause=1.2) as relay:
+    with TcpRelay(server.port, split=2, split_pause=2.5) as relay:
         model = model_at(relay.endpoint_url(), config=Config(read_timeout=10))
         async with LoopLagTicker() as ticker:
             texts = await asyncio.gather(*(astream_text(model) for _ in range(4)))
     assert texts == [TEXT] * 4
-    assert ticker.worst < 1.0, f"event loop blocked for {ticker.worst:.2f} s"
+    assert ticker.worst < 2.0, f"event loop blocked for {ticker.worst:.2f} s"
 
 
 @pytest.mark.timeout(90)
@@ -122,13 +123,18 @@ async def test_trickling_link_delivers_every_event(server: BedrockWireServer) ->
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("api", ["stream", "astream"])
 async def test_events_trickled_before_a_stall_all_reach_the_caller(
-    server: BedrockWireServer,
+    server: BedrockWireServer, api: str
 ) -> None:
     # Nothing that arrived is held back: the 10 events the server sent before going
     # silent reach the caller before the read timeout ends the stream.
     server.enqueue(StreamReply(text_events(PIECES), stall_after=10))
     received: list[str] = []
+
+    def collect_sync(model: ChatBedrockStream) -> None:
+        for chunk in model.stream("go"):
+            received.append(chunk.text)
 
     async def collect(model: ChatBedrockStream) -> None:
         async for chunk in model.astream("go"):
@@ -137,7 +143,10 @@ async def test_events_trickled_before_a_stall_all_reach_the_caller(
     with TcpRelay(server.port, trickle=(48, 0.01)) as relay:
         model = model_at(relay.endpoint_url(), config=Config(read_timeout=2), max_retries=0)
         with pytest.raises(BedrockTimeoutError) as caught:
-            await asyncio.wait_for(collect(model), 20)
+            if api == "stream":
+                await asyncio.to_thread(collect_sync, model)
+            else:
+                await asyncio.wait_for(collect(model), 20)
     assert "".join(received) == "".join(PIECES[:9])  # messageStart + 9 deltas
     assert caught.value.partial_message is not None
     assert caught.value.partial_message.text == "".join(PIECES[:9])
@@ -212,7 +221,8 @@ async def test_many_concurrent_astreams_over_tls(server: BedrockWireServer) -> N
     async with LoopLagTicker() as ticker:
         texts = await asyncio.gather(*(astream_text(model) for _ in range(streams)))
     assert texts == ["".join(pieces)] * streams
-    assert ticker.worst < 1.5, f"event loop blocked for {ticker.worst:.2f} s"
+    # Only gross blocking: the benchmark measures the loop's lateness on a quiet machine.
+    assert ticker.worst < 3.0, f"event loop blocked for {ticker.worst:.2f} s"
 
 
 @pytest.fixture
