@@ -12,9 +12,11 @@ import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import TypeVar
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+_Service = TypeVar("_Service", bound="BackgroundService")
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -66,7 +68,7 @@ class BackgroundService:
             raise RuntimeError("the service is not started")
         return self._port
 
-    def start(self) -> Any:
+    def start(self: _Service) -> _Service:
         """Bind and start serving in a background thread; returns ``self``."""
         if self._thread is not None:
             return self
@@ -94,7 +96,7 @@ class BackgroundService:
         thread.join(timeout)
         self._thread = None
 
-    def __enter__(self) -> Any:
+    def __enter__(self: _Service) -> _Service:
         return self.start()
 
     def __exit__(
