@@ -148,3 +148,21 @@ def test_corrupt_chunked_coding_is_a_typed_error(wire: bytes) -> None:
     with pytest.raises(BadChunk):  # at once, or right after the body bytes before it
         dechunker.feed(wire)
         dechunker.feed(b"")
+
+
+def test_finished_streams_leave_their_kept_alive_connection_working() -> None:
+    """After a stream ends its connection is back in urllib3's pool (serving the next
+    call); letting go of the finished stream must not shut that connection down."""
+    from langchain_bedrock_stream import ChatBedrockStream
+
+    with BedrockWireServer(responder=lambda request: StreamReply(text_events(5))) as server:
+        model = ChatBedrockStream(
+            model="us.amazon.nova-micro-v1:0",
+            region_name="us-east-1",
+            endpoint_url=server.endpoint_url,
+            max_retries=0,
+        )
+        for _ in range(4):
+            assert "".join(c.text for c in model.stream("go")) == "t0t1t2t3t4"
+        assert server.connections_accepted == 1
+        assert server.disconnects == 0
