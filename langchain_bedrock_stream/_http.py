@@ -211,9 +211,9 @@ async def _open(
         )
         if https and not (to_proxy_tls and settings.forward_https):
             try:
+                if sys.version_info < (3, 11):  # no StreamWriter.start_tls before 3.11
+                    raise _ProxyRefused("HTTPS through a proxy on the loop needs Python 3.11+")
                 await _tunnel(reader, writer, host, port, settings.proxies.proxy_headers_for(proxy))
-                if to_proxy_tls and sys.version_info < (3, 11):
-                    raise _ProxyRefused("TLS inside a TLS proxy tunnel needs Python 3.11+")
                 await writer.start_tls(settings.tls, server_hostname=host)
             except BaseException:
                 writer.transport.abort()
