@@ -11,11 +11,13 @@ reads on the event loop, so a thousand streams cost no thread each.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NoReturn
@@ -23,7 +25,7 @@ from typing import Any, NoReturn
 from ._body import Body, Burst, open_body
 from ._capture import Prepared, capture, parse_answer, raise_for_answer, sends_itself
 from ._http import Response, send
-from ._threads import run_blocking
+from ._threads import run_blocking, run_in_thread
 from .accumulator import (
     CONTENT_DELTAS,
     Accumulator,
@@ -447,10 +449,10 @@ class _Session:
 
     async def _aconnect(self, request: Mapping[str, Any]) -> Any:
         """Send the request; its body once the status is 200 (else botocore's error)."""
-        prepared = await run_blocking(partial(capture, self.client, "converse_stream", request))
-        if not isinstance(prepared, Prepared):  # a fake client's answer: read it in the pool
+        prepared = await _acall(self.client, "converse_stream", request)
+        if not isinstance(prepared, Prepared):  # another client's answer, read in a thread
             self._opened(prepared)
-            body: Any = _PooledBody(open_body(prepared))
+            body: Any = _ThreadedBody(open_body(prepared))
             self.handle.attach(body)
             return body
         response = await send_prepared(prepared)
@@ -701,17 +703,30 @@ def _loop_policy(policy: RetryPolicy, client: Any) -> RetryPolicy:
     return botocore_in_our_place(policy, client) if sends_itself(client) else policy
 
 
-class _PooledBody:
-    """A blocking body (a fake or replayed client's) read in the bounded pool."""
+async def _acall(client: Any, operation: str, request: Mapping[str, Any]) -> Prepared | Any:
+    """The prepared request (signed in the bounded pool), or, for a client that sends
+    through another HTTP layer or none (vcrpy, a fake), that client's own answer, called
+    in a thread of its own since it may wait on the network."""
+    call = partial(capture, client, operation, request)
+    if sends_itself(client):
+        return await run_blocking(call)
+    return await run_in_thread(call)
+
+
+class _ThreadedBody:
+    """A blocking body (a fake or replayed client's) read in a thread of its own."""
 
     def __init__(self, body: Body) -> None:
         self._body = body
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bedrock-body")
 
     async def read(self) -> Burst:
-        return await run_blocking(self._body.read)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, self._body.read)
 
     def close(self) -> None:
-        self._body.close()
+        self._body.close()  # wakes a read blocked on its socket
+        self._reader.shutdown(wait=False)
 
 
 async def send_prepared(prepared: Prepared) -> Response:
@@ -795,7 +810,7 @@ async def aconverse(
 
     async def call() -> dict[str, Any]:
         try:
-            prepared = await run_blocking(partial(capture, client, "converse", request))
+            prepared = await _acall(client, "converse", request)
             if not isinstance(prepared, Prepared):
                 return dict(prepared)
             response = await send_prepared(prepared)
