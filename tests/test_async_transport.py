@@ -65,6 +65,7 @@ class ScriptedHttp(socketserver.ThreadingTCPServer):
         self.tls = tls
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.accepted = 0
+        self.hang_up = False  # close each connection after its answer, without saying so
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -105,7 +106,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 stream.read()  # silent until the client hangs up
                 return
             sock.sendall(answer)
-            if b"connection: close" in answer.lower().split(b"\r\n\r\n", 1)[0]:
+            if self.server.hang_up or b"connection: close" in answer.lower().split(b"\r\n\r\n")[0]:
                 sock.close()
                 return
 
@@ -448,3 +449,18 @@ def test_kept_alive_connections_close_when_the_loop_shuts_down() -> None:
             assert asyncio.run(astream_text(model)) == TEXT
         assert server.wait_for_connections(0, 10), f"{server.open_connections} left open"
         assert server.connections_accepted == 3
+
+
+def test_a_kept_alive_connection_the_server_closed_is_not_reused() -> None:
+    answer = HEAD_OK + b"Content-Length: %d\r\n\r\n" % len(BODY) + BODY
+
+    async def twice() -> list[str]:
+        model = model_at(server.url)
+        first = await astream_text(model)
+        await asyncio.sleep(0.5)  # the server's close reaches the idle connection
+        return [first, await astream_text(model)]
+
+    with ScriptedHttp([answer, answer]) as server:
+        server.hang_up = True
+        assert asyncio.run(twice()) == [TEXT, TEXT]
+    assert server.accepted == 2
