@@ -5,8 +5,10 @@ The logic lives in ``_Session``: opening a stream and priming it up to its first
 bytes into delta batches, and deciding what a failure after content means (raise with the
 partial answer, or, with ``resume``, continue a text answer by a prefilled second request).
 The two drivers, ``converse_stream`` and ``aconverse_stream``, differ only in how they wait:
-the sync one blocks on the socket; the async one opens in a short-lived thread and then
-reads on the event loop, so a thousand streams cost no thread each.
+the sync one lets botocore send and blocks on the socket (``_body``); the async one lets
+botocore build and sign the request in a small pool (``_capture``) and sends it and reads
+the answer on the event loop itself (``_http``), so a thousand streams cost no thread each.
+See ``docs/transport.md``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, NoReturn
 from ._body import Body, Burst, open_body
 from ._capture import Prepared, capture, parse_answer, raise_for_answer, sends_itself
 from ._http import Response, send
+from ._resume import Splice, continuation, text_only
 from ._threads import run_blocking, run_in_thread
 from .accumulator import (
     CONTENT_DELTAS,
@@ -214,91 +217,6 @@ def _partial_response(stream: Accumulator, progress: _Progress) -> StreamRespons
             "the stream failed before this tool call was complete",
         )
     return response
-
-
-# --- resuming an interrupted text answer ---------------------------------------------------
-
-
-def _text_only(response: StreamResponse) -> str | None:
-    """The answer's text when it has nothing but plain text blocks, else ``None``."""
-    parts = []
-    for item in response.content:
-        if set(item) != {"text"}:
-            return None
-        parts.append(item["text"])
-    return "".join(parts)
-
-
-def _continuation(request: Mapping[str, Any], text: str) -> tuple[dict[str, Any], str]:
-    """The request continuing ``text``, and the trailing whitespace its prefill left out.
-
-    The partial text becomes a final assistant message (appended to the caller's own
-    prefill when the request already ends with one). Trailing whitespace is left out of
-    the prefill because models reject or mishandle it; the continuation is expected to
-    start with it.
-    """
-    messages = [dict(m) for m in request.get("messages") or []]
-    content: list[dict[str, Any]] = []
-    prefix = ""
-    if messages and messages[-1].get("role") == "assistant":
-        content = list(messages.pop().get("content") or [])
-        if content and set(content[-1]) == {"text"}:
-            prefix = content.pop()["text"]
-    combined = prefix + text
-    prefill = combined.rstrip()
-    if prefill:
-        content.append({"text": prefill})
-    if content:
-        messages.append({"role": "assistant", "content": content})
-    return {**request, "messages": messages}, combined[len(prefill) :]
-
-
-class _Splice:
-    """Maps a continuation's events onto the interrupted answer's accumulator.
-
-    Block indices continue the interrupted text block (or follow it when it had ended);
-    ``messageStart`` is dropped (the answer already started); the whitespace the prefill
-    left out is dropped from the start of the continuation when the model repeats it.
-    """
-
-    _BLOCK_EVENTS = frozenset({"contentBlockStart", "contentBlockDelta", "contentBlockStop"})
-
-    def __init__(self, first_index: int, dropped: str) -> None:
-        self.next_index = first_index
-        self.indices: dict[int, int] = {}
-        self.pending = dropped
-
-    def __call__(self, kind: str, body: Any) -> tuple[str, Any] | None:
-        if kind == "messageStart":
-            return None
-        if kind not in self._BLOCK_EVENTS:
-            return kind, body
-        index = body.get("contentBlockIndex")
-        mapped = self.indices.get(index)
-        if mapped is None:
-            mapped = self.indices[index] = self.next_index
-            self.next_index += 1
-        body = {**body, "contentBlockIndex": mapped}
-        delta = body.get("delta")
-        if self.pending and kind == "contentBlockDelta" and isinstance(delta, dict):
-            text = delta.get("text")
-            if isinstance(text, str):
-                text = self._strip(text)
-                if not text:
-                    return None
-                body["delta"] = {**delta, "text": text}
-        return kind, body
-
-    def _strip(self, text: str) -> str:
-        pending = self.pending
-        same = 0
-        while same < len(text) and same < len(pending) and text[same] == pending[same]:
-            same += 1
-        if same == len(text) and same < len(pending):
-            self.pending = pending[same:]
-        else:
-            self.pending = ""
-        return text[same:]
 
 
 def _resume_target(progress: _Progress) -> int:
@@ -494,7 +412,7 @@ class _Session:
             logger.debug("%s: connection lost after the last event: %s", self.what, error)
             return None
         limit = max(self.policy.max_retries, 1)
-        text = _text_only(stream.response()) if self.resume else None
+        text = text_only(stream.response()) if self.resume else None
         if (
             text is not None
             and error.is_retryable
@@ -502,7 +420,7 @@ class _Session:
             and (self.resumes < limit)
         ):
             self.resumes += 1
-            continuation, dropped = _continuation(self.request, text)
+            follow_up, dropped = continuation(self.request, text)
             logger.warning(
                 "%s: stream failed after %d characters of text, resuming (%d of %d): %s",
                 self.what,
@@ -520,7 +438,7 @@ class _Session:
                 }
             )
             handle.release()
-            return _Resume(continuation, _Splice(_resume_target(self.progress), dropped))
+            return _Resume(follow_up, Splice(_resume_target(self.progress), dropped))
         if stream.has_content:
             error.partial_response = _partial_response(stream, self.progress)
         if error is exc:
