@@ -32,6 +32,7 @@ from langchain_bedrock_stream import (
 )
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
+    ConnectProxy,
     ErrorReply,
     JsonReply,
     StreamReply,
@@ -464,3 +465,33 @@ def test_a_kept_alive_connection_the_server_closed_is_not_reused() -> None:
         server.hang_up = True
         assert asyncio.run(twice()) == [TEXT, TEXT]
     assert server.accepted == 2
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("loop", list(LOOPS))
+def test_tls_inside_an_https_proxy_tunnel_on_every_loop(
+    loop: str, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = certificate
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+    context = server_ssl_context(cert, key)
+    with (
+        BedrockWireServer([StreamReply(text_events(PIECES))], ssl_context=context) as server,
+        ConnectProxy(ssl_context=server_ssl_context(cert, key), auth=("ann", "s3cret")) as proxy,
+    ):
+        proxy_url = proxy.url_with_auth("ann", "s3cret")
+        model = model_at(
+            server.endpoint_url,
+            config=Config(
+                read_timeout=10,
+                proxies={"https": proxy_url},
+                proxies_config={"proxy_ca_bundle": str(cert)},
+            ),
+        )
+
+        async def call() -> str:
+            return await asyncio.wait_for(astream_text(model), 60)
+
+        assert run_on(loop, call) == TEXT
+        assert proxy.tunnels == 1
+    assert server.requests[0].headers["authorization"].startswith("AWS4-HMAC-SHA256")
