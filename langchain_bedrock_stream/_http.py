@@ -175,7 +175,7 @@ async def _connect(url: str, key: _Key, settings: HttpSettings) -> _Connection:
         raise BotocoreSSLError(endpoint_url=url, error=exc) from exc
     except _ProxyRefused as exc:
         raise ProxyConnectionError(proxy_url=mask_proxy_url(proxy or ""), error=exc) from exc
-    except OSError as exc:
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
         if proxy is not None:
             raise ProxyConnectionError(proxy_url=mask_proxy_url(proxy), error=exc) from exc
         raise EndpointConnectionError(endpoint_url=url, error=exc) from exc

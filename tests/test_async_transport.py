@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, SSLError
+from botocore.exceptions import ClientError, ProxyConnectionError, SSLError
 
 from langchain_bedrock_stream import (
     BedrockConnectionError,
@@ -495,3 +495,28 @@ def test_tls_inside_an_https_proxy_tunnel_on_every_loop(
         assert run_on(loop, call) == TEXT
         assert proxy.tunnels == 1
     assert server.requests[0].headers["authorization"].startswith("AWS4-HMAC-SHA256")
+
+
+@pytest.mark.timeout(90)
+def test_a_proxy_refusing_the_tunnel_fails_as_when_blocking(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = certificate
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+    with (
+        BedrockWireServer(ssl_context=server_ssl_context(cert, key)) as server,
+        ConnectProxy(auth=("ann", "right")) as proxy,
+    ):
+        model = model_at(
+            server.endpoint_url,
+            config=Config(
+                connect_timeout=5, proxies={"https": proxy.url_with_auth("ann", "wrong")}
+            ),
+        )
+        with pytest.raises(ProxyConnectionError) as blocking:
+            list(model.stream("go"))
+        with pytest.raises(ProxyConnectionError) as awaited:
+            asyncio.run(asyncio.wait_for(astream_text(model), 60))
+        assert server.requests == []
+    assert str(awaited.value) == str(blocking.value)  # botocore's own, the password masked
+    assert "wrong" not in str(awaited.value)
