@@ -101,11 +101,11 @@ class TcpRelay(BackgroundService):
             for index, part in enumerate(self._parts(data)):
                 if index and self.split > 1 and self.trickle is None:
                     await asyncio.sleep(self.split_pause)
+                with self.lock:  # counted first: a client that has the bytes sees them counted
+                    self._forwarded += len(part)
+                sent += len(part)
                 writer.write(part)
                 await writer.drain()
-                sent += len(part)
-                with self.lock:
-                    self._forwarded += len(part)
                 if self.trickle is not None:
                     await asyncio.sleep(self.trickle[1])
             if self.stall_after is not None and sent >= self.stall_after:

@@ -351,10 +351,14 @@ class _Connection(asyncio.Protocol):
             await self._wait(remaining)
         return False
 
+    def _writable(self) -> bool:
+        transport = self._transport
+        return transport is not None and not self._gone and not transport.is_closing()
+
     async def _write(self, data: bytes) -> bool:
         """Write ``data`` honouring flow control; False if the client is gone."""
         transport = self._transport
-        if transport is None or self._gone or transport.is_closing():
+        if transport is None or not self._writable():
             return False
         transport.write(data)
         while self._paused and not self._gone:
@@ -553,7 +557,14 @@ class _Connection(asyncio.Protocol):
         keep_alive = keep_alive and not plan.truncated
         server = self._server
         server._stream_started()
-        completed = False
+        completed = recorded = False
+
+        def record(ok: bool) -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                server._stream_finished(ok)
+
         try:
             if reply.head_delay and not await self._pause(reply.head_delay):
                 return False
@@ -580,13 +591,13 @@ class _Connection(asyncio.Protocol):
                     while end < count and start + end * delay <= now:
                         end += 1
                 data = chunks[index] if end == index + 1 else b"".join(chunks[index:end])
-                if end == count:
-                    completed = await self._write(data)
-                    if tail and completed:
-                        # The last frame is out; the terminating chunk may still fail.
-                        await self._write(tail)
-                    if not completed:
+                if end == count and not plan.stalled:
+                    if not self._writable():
                         return False
+                    # Counted before the last bytes go: a client that read them sees it.
+                    completed = True
+                    record(True)
+                    await self._write(data + tail)
                 elif not await self._write(data):
                     return False
                 index = end
@@ -600,12 +611,13 @@ class _Connection(asyncio.Protocol):
                 self._close()
                 return False
             if count == 0:
+                record(True)
                 await self._write(tail)
             return keep_alive and not self._gone
         finally:
             if not completed:
                 self.abort()
-            server._stream_finished(completed)
+            record(completed)
 
 
 def _format_seconds(value: float) -> str:
