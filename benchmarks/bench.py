@@ -938,10 +938,10 @@ def _progress(title: str, cells: dict[str, Cell], events: int) -> None:
         if not cell.wall:
             print(f"   {name:<20} {cell.note}")
             continue
-        ratio = cell.wall_med / raw.wall_med if raw and raw.wall else math.nan
+        vs_raw = f"x{cell.wall_med / raw.wall_med:6.2f} raw (wall)" if raw and raw.wall else ""
         print(
             f"   {name:<20} wall {cell.wall_med * 1e3:9.1f} ms  cpu {cell.cpu_med * 1e3:9.1f} ms"
-            f"  {cell.cpu_med / events * 1e6:7.2f} us/event  x{ratio:6.2f} raw (wall)"
+            f"  {cell.cpu_med / events * 1e6:7.2f} us/event  {vs_raw}"
             f"  chunks {cell.chunks}  {'ok' if cell.correct else 'WRONG'} {cell.note}"
         )
 
