@@ -2,14 +2,16 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench.py            # full run (a few minutes on 2 cores)
-    .venv/bin/python benchmarks/bench.py --quick    # fewer rounds, smaller budgets
+    .venv/bin/python benchmarks/bench.py            # full run (several minutes on 2 cores)
+    .venv/bin/python benchmarks/bench.py --quick    # fewer rounds, small counts (a check)
 
 The Bedrock endpoint is the project's loopback wire server
 (``langchain_bedrock_stream.testing.BedrockWireServer``), started in a separate process so
-that its CPU time and its GIL are not the client's. The prompt of each request names the
-scripted answer the server sends back (e.g. ``text/8000/64``: 8,000 text deltas, 64 frames
-per HTTP chunk). Client CPU is ``time.process_time()`` of this process (all threads).
+that its CPU time and its GIL are not the client's; a second one serves HTTPS with a
+certificate made for the run, trusted through ``AWS_CA_BUNDLE``. The prompt of each
+request names the scripted answer the server sends back (e.g. ``text/8000/64``: 8,000 text
+deltas, 64 frames per HTTP chunk). Client CPU is ``time.process_time()`` of this process
+(all threads).
 
 Every measured call is checked: the accumulated text or tool arguments must equal what the
 server sent, for every contender.
@@ -35,6 +37,7 @@ import pstats
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -50,6 +53,7 @@ REGION = "us-east-1"
 
 OURS, RAW, LC = "ChatBedrockStream", "raw boto3", "ChatBedrockConverse"
 CONTENDERS = (OURS, RAW, LC)
+FLOOR = "LangChain floor (no I/O)"
 
 # --- the scripted answers (built identically in the server process and the client) -----------
 
@@ -182,9 +186,15 @@ def answer(spec: str) -> Answer:
 # --- the server process ------------------------------------------------------------------------
 
 
-def serve() -> None:
-    """Server process: print the port, serve until stdin closes."""
-    from langchain_bedrock_stream.testing import BedrockWireServer, JsonReply, StreamReply
+def serve(tls: tuple[str, str] | None = None) -> None:
+    """Server process: print the port, serve (HTTPS with ``tls`` = cert, key) until stdin
+    closes."""
+    from langchain_bedrock_stream.testing import (
+        BedrockWireServer,
+        JsonReply,
+        StreamReply,
+        server_ssl_context,
+    )
 
     cache: dict[tuple[str, str], Any] = {}
 
@@ -214,21 +224,21 @@ def serve() -> None:
             cache[key] = reply
         return reply
 
-    with BedrockWireServer(responder=respond) as server:
+    context = server_ssl_context(*tls) if tls else None
+    with BedrockWireServer(responder=respond, ssl_context=context) as server:
         print(server.port, flush=True)
         sys.stdin.read()
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def start_server(tls: tuple[Path, Path] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """The wire server in its own process; HTTPS with ``tls`` = (cert, key)."""
+    args = [sys.executable, str(Path(__file__).resolve()), "--serve"]
+    if tls is not None:
+        args += ["--tls", str(tls[0]), str(tls[1])]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
-    return proc, f"http://127.0.0.1:{port}"
+    return proc, f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -249,6 +259,8 @@ class Cell:
 
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    lag: list[float] = field(default_factory=list)
+    """Worst event-loop lateness per sample (seconds), where measured."""
     chunks: int | None = None
     correct: bool = True
     note: str = ""
@@ -261,12 +273,17 @@ class Cell:
     def cpu_med(self) -> float:
         return statistics.median(self.cpu) if self.cpu else math.nan
 
+    @property
+    def lag_max(self) -> float:
+        return max(self.lag) if self.lag else math.nan
+
     def as_json(self) -> dict[str, Any]:
         return {
             "wall_s": self.wall,
             "cpu_s": self.cpu,
             "wall_median_s": self.wall_med,
             "cpu_median_s": self.cpu_med,
+            "loop_lag_s": self.lag,
             "chunks": self.chunks,
             "correct": self.correct,
             "note": self.note,
@@ -399,6 +416,8 @@ class Setup:
             config=self.pool,
             streaming=True,
         )
+        self.tls: Setup | None = None
+        """The same contenders against the HTTPS server (set by ``main``)."""
         self.operations: dict[str, list[str]] = {}
         for name, client in (
             (OURS, self.ours_streaming._get_client()),
@@ -580,7 +599,9 @@ def scenario_concurrent(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
     }
     diagnostics: dict[str, Callable[[], list[Got]]] = {
         OURS + " astream, no +": lambda: _many_async_no_add(s.ours, spec, streams),
-        OURS + " stream() + in 256 threads": lambda: _many_threads_stream(s.ours, spec, streams),
+        f"{OURS} stream() + in {streams} threads": lambda: _many_threads_stream(
+            s.ours, spec, streams
+        ),
     }
     cells = {name: Cell() for name in [*calls, *diagnostics]}
     server: dict[str, list[float]] = {name: [] for name in cells}
@@ -612,6 +633,142 @@ def scenario_concurrent(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
     _progress(f"4. {streams} concurrent streams, 20 ms/event", cells, streams * events)
     print("   server CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in out["server_cpu_s"].items()))
     return out
+
+
+# --- HTTPS: many streams on one loop, with the loop's lateness ----------------------------------
+
+
+def _with_lag(work: Callable[[], Any]) -> tuple[Any, float]:
+    """Run ``await work()`` on a fresh event loop under a lateness ticker: (result, worst lag)."""
+    from langchain_bedrock_stream.testing import LoopLagTicker
+
+    async def main() -> tuple[Any, float]:
+        async with LoopLagTicker() as ticker:
+            result = await work()
+        return result, ticker.worst
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+
+
+def _astreams_lag(model: Any, spec: str, streams: int) -> tuple[list[Got], float]:
+    """``streams`` concurrent ``astream()`` with ``+`` on one loop; with the loop's worst lag."""
+
+    async def work() -> list[Got]:
+        return list(await asyncio.gather(*(lc_astream(model, spec) for _ in range(streams))))
+
+    result: tuple[list[Got], float] = _with_lag(work)
+    return result
+
+
+def _threads_lag(call: Callable[[], Got], streams: int) -> tuple[list[Got], float]:
+    """``call()`` in one thread per stream, while an idle event loop in this process measures
+    how late it runs (the GIL those threads hold is the loop's too)."""
+
+    async def work() -> list[Got]:
+        return await asyncio.get_running_loop().run_in_executor(None, _in_threads, call, streams)
+
+    result: tuple[list[Got], float] = _with_lag(work)
+    return result
+
+
+def _floor_model(ans: Answer) -> Any:
+    from floor import FloorChatModel
+
+    return FloorChatModel(events=ans.events, delay=ans.delay)
+
+
+def _run_lagged(
+    calls: dict[str, Callable[[], tuple[list[Got], float]]],
+    ans: Answer,
+    streams: int,
+    rounds: int,
+    server_pid: int,
+) -> tuple[dict[str, Cell], dict[str, float]]:
+    """Each contender once to warm up (TLS handshakes, pools), then ``rounds`` rounds,
+    interleaved. Returns the cells and the server's CPU seconds per contender (median)."""
+    cells = {name: Cell() for name in calls}
+    server: dict[str, list[float]] = {name: [] for name in calls}
+    for fn in calls.values():
+        fn()
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            before = server_cpu(server_pid)
+            wall, cpu, (gots, lag) = timed(fn)
+            server[name].append(server_cpu(server_pid) - before)
+            cell = cells[name]
+            cell.wall.append(wall)
+            cell.cpu.append(cpu)
+            cell.lag.append(lag)
+            cell.chunks = sum(g.chunks for g in gots)
+            cell.correct = (
+                cell.correct and len(gots) == streams and all(check(g, ans) for g in gots)
+            )
+    return cells, {k: statistics.median(v) for k, v in server.items()}
+
+
+def scenario_https(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
+    """256 concurrent streams over HTTPS, 20 ms per event: raw boto3 (a thread per stream),
+    ChatBedrockConverse and ours (``astream()`` on one loop), and LangChain's floor."""
+    t = s.tls
+    assert t is not None
+    streams, events = cfg.streams, 50
+    spec = f"paced/{events}/0.02"
+    ans = answer(spec)
+    floor = _floor_model(ans)
+    calls: dict[str, Callable[[], tuple[list[Got], float]]] = {
+        RAW: lambda: _threads_lag(lambda: raw_stream(t.raw, spec), streams),
+        LC: lambda: _astreams_lag(t.lc, spec, streams),
+        OURS: lambda: _astreams_lag(t.ours, spec, streams),
+        FLOOR: lambda: _astreams_lag(floor, spec, streams),
+    }
+    cells, server = _run_lagged(calls, ans, streams, cfg.conc_rounds, t.server_pid)
+    _progress(f"6. HTTPS: {streams} concurrent streams, 20 ms/event", cells, streams * events)
+    _print_lag(cells)
+    return {
+        "spec": spec,
+        "streams": streams,
+        "events_per_stream": events,
+        "ideal_wall_s": (events - 1) * 0.02,
+        "cells": cells,
+        "server_cpu_s": server,
+    }
+
+
+def scenario_https_many(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
+    """1,024 concurrent HTTPS streams: ours (and the floor, for reference)."""
+    t = s.tls
+    assert t is not None
+    streams, events = cfg.many_streams, 50
+    spec = f"paced/{events}/0.02"
+    ans = answer(spec)
+    floor = _floor_model(ans)
+    calls: dict[str, Callable[[], tuple[list[Got], float]]] = {
+        OURS: lambda: _astreams_lag(t.ours, spec, streams),
+        FLOOR: lambda: _astreams_lag(floor, spec, streams),
+    }
+    cells, server = _run_lagged(calls, ans, streams, 1, t.server_pid)
+    _progress(f"7. HTTPS: {streams} concurrent streams, 20 ms/event", cells, streams * events)
+    _print_lag(cells)
+    return {
+        "spec": spec,
+        "streams": streams,
+        "events_per_stream": events,
+        "ideal_wall_s": (events - 1) * 0.02,
+        "cells": cells,
+        "server_cpu_s": server,
+    }
+
+
+def _print_lag(cells: dict[str, Cell]) -> None:
+    print(
+        "   worst loop lateness ms: "
+        + ", ".join(f"{k} {c.lag_max * 1e3:.0f}" for k, c in cells.items() if c.lag)
+    )
 
 
 def profile_concurrent(s: Setup, cfg: argparse.Namespace, path: Path) -> dict[str, Any] | None:
@@ -781,10 +938,10 @@ def _progress(title: str, cells: dict[str, Cell], events: int) -> None:
         if not cell.wall:
             print(f"   {name:<20} {cell.note}")
             continue
-        ratio = cell.wall_med / raw.wall_med if raw and raw.wall else math.nan
+        vs_raw = f"x{cell.wall_med / raw.wall_med:6.2f} raw (wall)" if raw and raw.wall else ""
         print(
             f"   {name:<20} wall {cell.wall_med * 1e3:9.1f} ms  cpu {cell.cpu_med * 1e3:9.1f} ms"
-            f"  {cell.cpu_med / events * 1e6:7.2f} us/event  x{ratio:6.2f} raw (wall)"
+            f"  {cell.cpu_med / events * 1e6:7.2f} us/event  {vs_raw}"
             f"  chunks {cell.chunks}  {'ok' if cell.correct else 'WRONG'} {cell.note}"
         )
 
@@ -792,13 +949,16 @@ def _progress(title: str, cells: dict[str, Cell], events: int) -> None:
 # --- profile -------------------------------------------------------------------------------------
 
 _GROUPS = (
-    ("langchain_bedrock_stream/_wire.py", "ours: frame decoding (_wire.py)"),
-    ("langchain_bedrock_stream/stream.py", "ours: accumulator (stream.py)"),
+    ("langchain_bedrock_stream/wire.py", "ours: frame decoding (wire.py)"),
+    ("langchain_bedrock_stream/accumulator.py", "ours: accumulator (accumulator.py)"),
     ("langchain_bedrock_stream/bridge.py", "ours: chunk building (bridge.py)"),
-    ("langchain_bedrock_stream/client.py", "ours: reading (client.py)"),
-    ("langchain_bedrock_stream/_reader.py", "ours: burst reader (_reader.py)"),
-    ("langchain_bedrock_stream/streaming.py", "ours: stream driver (streaming.py)"),
-    ("langchain_bedrock_stream/_threads.py", "ours: async edge (_threads.py)"),
+    ("langchain_bedrock_stream/client.py", "ours: client construction (client.py)"),
+    ("langchain_bedrock_stream/_http.py", "ours: async HTTP (_http.py)"),
+    ("langchain_bedrock_stream/_capture.py", "ours: request signing capture (_capture.py)"),
+    ("langchain_bedrock_stream/_body.py", "ours: blocking body reader (_body.py)"),
+    ("langchain_bedrock_stream/_chunked.py", "ours: chunked decoding (_chunked.py)"),
+    ("langchain_bedrock_stream/transport.py", "ours: stream driver (transport.py)"),
+    ("langchain_bedrock_stream/_threads.py", "ours: worker pool (_threads.py)"),
     ("langchain_bedrock_stream/chat_model.py", "ours: chat_model.py"),
     ("langchain_bedrock_stream/", "ours: other modules"),
     ("langchain_core/utils/json.py", "langchain-core: partial JSON parse"),
@@ -1038,7 +1198,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     w = conc[OURS].wall_med / conc[RAW].wall_med
     c = conc[OURS].cpu_med / conc[RAW].cpu_med
     add(
-        "4a. 256 concurrent astream wall vs raw thread-per-stream",
+        f"4a. {res['concurrent']['streams']} concurrent astream wall vs raw thread-per-stream",
         f"{w:.3f}x",
         "<= 1.15x",
         w <= 1.15,
@@ -1051,6 +1211,40 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         f"{d * 1e3:+.3f} ms",
         "<= 1 ms",
         d <= 0.001,
+    )
+    https = res["https"]
+    h = https["cells"]
+    n = https["streams"]
+    w = h[OURS].wall_med / h[RAW].wall_med
+    add(
+        f"6a. HTTPS: {n} concurrent astream wall vs raw thread-per-stream",
+        f"{w:.3f}x",
+        "<= 0.8x",
+        w <= 0.8,
+    )
+    c = h[OURS].cpu_med / h[FLOOR].cpu_med
+    lc = h[LC].cpu_med / h[FLOOR].cpu_med
+    add(
+        f"6b. HTTPS: {n} concurrent astream CPU per event vs LangChain's floor",
+        f"{c:.2f}x (ChatBedrockConverse {lc:.2f}x)",
+        "<= 2.0x",
+        c <= 2.0,
+    )
+    lag = h[OURS].lag_max
+    add(
+        f"6c. HTTPS: {n} concurrent astream, worst event-loop lateness",
+        f"{lag * 1e3:.0f} ms (floor {h[FLOOR].lag_max * 1e3:.0f} ms)",
+        "<= 300 ms",
+        lag <= 0.3,
+    )
+    many = res["https_many"]
+    m = many["cells"][OURS]
+    add(
+        f"7. {many['streams']:,} concurrent HTTPS astream complete correctly, loop bound",
+        f"{'all correct' if m.correct else 'WRONG answers'}; worst lateness "
+        f"{m.lag_max * 1e3:.0f} ms (floor {many['cells'][FLOOR].lag_max * 1e3:.0f} ms)",
+        "all correct, <= 300 ms",
+        m.correct and m.lag_max <= 0.3,
     )
     return out
 
@@ -1251,11 +1445,12 @@ def write_markdown(res: dict[str, Any], tgts: list[dict[str, Any]], path: Path) 
             f"| {name} | {mm['peak_bytes'] / 2**20:.2f} | {mm['chunks']} | "
             f"{'yes' if mm['correct'] else '**NO**'} |"
         )
+    lines += _https_sections(res)
     if res.get("profile"):
         lines += ["", "## Profile of ChatBedrockStream (CPU; self time by area)", ""]
         for key, prof in res["profile"].items():
             what = (
-                "256 concurrent astream(), yappi CPU, all threads"
+                f"{res['concurrent']['streams']} concurrent astream(), yappi CPU, all threads"
                 if key == "concurrent"
                 else f"{prof['chunks']} chunks"
             )
@@ -1271,6 +1466,40 @@ def write_markdown(res: dict[str, Any], tgts: list[dict[str, Any]], path: Path) 
                 lines.append(f"| {label} | {tt * 1e3:.1f} | {tt / prof['total_s'] * 100:.0f}% |")
             lines.append("")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _https_sections(res: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for key, number in (("https", 6), ("https_many", 7)):
+        block = res[key]
+        events = block["streams"] * block["events_per_stream"]
+        floor = block["cells"][FLOOR]
+        raw = block["cells"].get(RAW)
+        lines += [
+            "",
+            f"## {number}. HTTPS: {block['streams']:,} concurrent streams, server pacing "
+            f"20 ms/event, {block['events_per_stream']} events each (ideal wall "
+            f"{block['ideal_wall_s']:.2f} s)",
+            "",
+            "The server runs TLS with a certificate made for the run (trusted through "
+            "`AWS_CA_BUNDLE`). LangChain models: `astream()` with `+` on one event loop; raw "
+            "boto3: one thread per stream while an idle loop in the same process measures its "
+            "lateness; the floor is a chat model with no I/O yielding the same chunks with the "
+            "same pacing. Worst loop lateness: a ticker every 5 ms, worst over the rounds.",
+            "",
+            "| contender | wall s | client CPU s | CPU µs/event | CPU vs floor | wall vs raw | "
+            "worst loop lateness ms | chunks | correct | server CPU s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        ]
+        for name, c in block["cells"].items():
+            lines.append(
+                f"| {name} | {c.wall_med:.3f} | {c.cpu_med:.3f} | "
+                f"{c.cpu_med / events * 1e6:.1f} | {_ratio(c.cpu_med, floor.cpu_med)} | "
+                f"{_ratio(c.wall_med, raw.wall_med) if raw else '—'} | "
+                f"{c.lag_max * 1e3:.0f} | {c.chunks} | {'yes' if c.correct else '**NO**'} | "
+                f"{block['server_cpu_s'][name]:.2f} |"
+            )
+    return lines
 
 
 def plot(res: dict[str, Any], path: Path) -> None:
@@ -1377,6 +1606,8 @@ SCENARIOS: dict[str, Callable[[Setup, argparse.Namespace], dict[str, Any]]] = {
     "invoke": scenario_invoke,
     "concurrent": scenario_concurrent,
     "first": scenario_first_chunk,
+    "https": scenario_https,
+    "https_many": scenario_https_many,
 }
 
 
@@ -1387,6 +1618,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller budgets")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help=argparse.SUPPRESS)
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile pass")
     parser.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     parser.add_argument(
@@ -1397,14 +1629,15 @@ def main() -> None:
     )
     cfg = parser.parse_args()
     if cfg.serve:
-        serve()
+        serve(tuple(cfg.tls) if cfg.tls else None)
         return
     cfg.rounds = 3 if cfg.quick else 5
     cfg.conc_rounds = 1 if cfg.quick else 5
     cfg.paced_rounds = 2 if cfg.quick else 3
     cfg.first_requests = 20 if cfg.quick else 50
     cfg.construct_rounds = 5 if cfg.quick else 20
-    cfg.streams = 256
+    cfg.streams = 64 if cfg.quick else 256
+    cfg.many_streams = 128 if cfg.quick else 1024
     cfg.fragments = (1000, 2000, 4000, 8000)
     cfg.lc_budget = 8.0 if cfg.quick else 20.0  # seconds per ChatBedrockConverse tool cell
 
@@ -1415,9 +1648,16 @@ def main() -> None:
     cfg.out.mkdir(parents=True, exist_ok=True)
 
     started = time.perf_counter()
+    from langchain_bedrock_stream.testing import make_certificate
+
+    certs = tempfile.TemporaryDirectory(prefix="bench-tls-")
+    cert, key = make_certificate(certs.name)
+    os.environ["AWS_CA_BUNDLE"] = str(cert)  # clients trust the HTTPS server's certificate
     proc, endpoint = start_server()
+    tls_proc, tls_endpoint = start_server((cert, key))
     try:
         s = Setup(endpoint, proc.pid)
+        s.tls = Setup(tls_endpoint, tls_proc.pid)
         res: dict[str, Any] = {
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": " ".join([".venv/bin/python", "benchmarks/bench.py", *sys.argv[1:]]),
@@ -1446,9 +1686,11 @@ def main() -> None:
             if conc is not None:
                 res["profile"]["concurrent"] = conc
     finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(10)
+        for server_proc in (proc, tls_proc):
+            assert server_proc.stdin is not None
+            server_proc.stdin.close()
+            server_proc.wait(10)
+        certs.cleanup()
     res["elapsed_s"] = time.perf_counter() - started
     res["machine"]["loadavg_end"] = os.getloadavg()
     tgts = targets(res)

@@ -194,7 +194,10 @@ def _delta_item(delta: Delta) -> dict[str, Any] | None:
             item["error"] = delta.error
         return item
     if isinstance(delta, UnknownDelta):
-        return {"type": "non_standard", "value": {delta.member: delta.value}, "index": delta.index}
+        # An index of its own: summed chunks keep it apart from the block's known content
+        # (langchain-core would fold text arriving after it into the non_standard item).
+        index = f"lc_{delta.index}_{delta.member}"
+        return {"type": "non_standard", "value": {delta.member: delta.value}, "index": index}
     return None
 
 
@@ -230,7 +233,7 @@ def chunk_from_deltas(deltas: Sequence[Delta]) -> tuple[AIMessageChunk, str] | N
     concatenated), so a burst of events costs one chunk, and one ``+`` for callers who
     sum chunks. Returns ``None`` when the deltas carry no content (block boundaries).
     """
-    items: dict[int, dict[str, Any]] = {}
+    items: dict[int | str, dict[str, Any]] = {}
     calls: dict[int, dict[str, Any]] = {}
     texts: list[str] = []
     pieces: dict[int, list[str]] = {}  # text of a block's item, joined once at the end

@@ -23,7 +23,7 @@ from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from . import pricing
-from ._threads import run_in_thread
+from ._threads import run_blocking
 from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client
@@ -38,7 +38,7 @@ from .tools import (
     tool_config,
     tool_names,
 )
-from .transport import StreamHandle, aconverse_stream, converse, converse_stream
+from .transport import StreamHandle, aconverse, aconverse_stream, converse, converse_stream
 
 __all__ = ["ChatBedrockStream"]
 
@@ -359,6 +359,15 @@ class ChatBedrockStream(BaseChatModel):
                     self._client_cache = self._new_client()
         return self._client_cache
 
+    async def _aget_client(self) -> Any:
+        """``_get_client`` for the event loop: a first build (credentials, config files)
+        runs in the bounded pool."""
+        if self.client is not None:
+            return self.client
+        if self._client_cache is not None:
+            return self._client_cache
+        return await run_blocking(self._get_client)
+
     def _new_client(self) -> Any:
         def reveal(secret: SecretStr | None) -> str | None:
             return secret.get_secret_value() if secret is not None else None
@@ -637,6 +646,7 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        await self._aget_client()
         request, run = self._start(messages, stop, kwargs)
         async for chunk, text in self._achunks(request, run):
             if run_manager:
@@ -678,7 +688,8 @@ class ChatBedrockStream(BaseChatModel):
         message.id = message_id
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _converse(self, request: dict[str, Any], run: _Run) -> ChatResult:
+    @staticmethod
+    def _converse_request(request: dict[str, Any]) -> dict[str, Any]:
         guardrail = request.get("guardrailConfig")
         if guardrail and "streamProcessingMode" in guardrail:
             # A ConverseStream-only setting; Converse rejects it.
@@ -688,11 +699,25 @@ class ChatBedrockStream(BaseChatModel):
                     k: v for k, v in guardrail.items() if k != "streamProcessingMode"
                 },
             }
-        response, request_id = converse(
-            self._get_client(), request, policy=self._policy(), region=self._region()
+        return request
+
+    def _converse(self, request: dict[str, Any], run: _Run) -> ChatResult:
+        run.response, run.handle.request_id = converse(
+            self._get_client(),
+            self._converse_request(request),
+            policy=self._policy(),
+            region=self._region(),
         )
-        run.response = response
-        run.handle.request_id = request_id
+        with self._boundary(run):
+            return self._result(run)
+
+    async def _aconverse(self, request: dict[str, Any], run: _Run) -> ChatResult:
+        run.response, run.handle.request_id = await aconverse(
+            self._get_client(),
+            self._converse_request(request),
+            policy=self._policy(),
+            region=self._region(),
+        )
         with self._boundary(run):
             return self._result(run)
 
@@ -721,9 +746,10 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        await self._aget_client()
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
-            return await run_in_thread(lambda: self._converse(request, run))
+            return await self._aconverse(request, run)
         message_id = _message_id(run_manager)
         async for chunk, text in self._achunks(request, run):
             if run_manager:

@@ -35,9 +35,11 @@ from botocore.exceptions import (
     NoAuthTokenError,
     NoCredentialsError,
     ReadTimeoutError,
+    SSLError,
     SSOError,
     TokenRetrievalError,
 )
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.parsers import ResponseParserError
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -528,6 +530,11 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
         (EndpointConnectionError, ConnectionClosedError, ConnectionError, IncompleteReadError),
     ):
         return BedrockConnectionError(str(error), code="ConnectionError", **where)
+    if isinstance(error, BotocoreConnectionError):  # TLS and proxy failures
+        failed = BedrockConnectionError(str(error), code=type(error).__name__, **where)
+        if isinstance(error, SSLError):  # a certificate problem: the same again next time
+            failed.is_retryable = False
+        return failed
     if isinstance(error, NoCredentialsError):
         return BedrockAuthenticationError(
             "no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "

@@ -6,20 +6,21 @@ layer runs (ours by default, or botocore's when the caller configured it: ``reso
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from botocore.config import Config
-from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
 from .errors import BedrockError
 
-__all__ = ["RetryPolicy", "resolve_policy"]
+__all__ = ["RetryPolicy", "botocore_in_our_place", "resolve_policy"]
 
 logger = logging.getLogger("langchain_bedrock_stream")
 
@@ -77,21 +78,57 @@ class RetryPolicy:
             attempts += 1
             return function()
 
+        def sleep(seconds: float) -> None:
+            if self.sleep is not None:
+                self.sleep(seconds)
+            elif interrupt is not None:
+                interrupt.wait(seconds)
+            else:
+                time.sleep(seconds)
+
         try:
-            return self._retrying(what, interrupt)(counted)
+            return Retrying(**self._rules(what), sleep=sleep)(counted)
         except BedrockError as exc:
-            exc.attempts = attempts
-            if attempts > 1 or exc.is_retryable:
-                logger.warning(
-                    "%s failed after %d attempt(s), not retrying: %s",
-                    what,
-                    attempts,
-                    exc,
-                    extra={"bedrock_attempts": attempts, "bedrock_error_code": exc.code},
-                )
+            self._gave_up(what, exc, attempts)
             raise
 
-    def _retrying(self, what: str, interrupt: threading.Event | None) -> Retrying:
+    async def acall(self, what: str, function: Callable[[], Awaitable[T]]) -> T:
+        """``call`` for the event loop: the same rules; waits are ``asyncio.sleep`` (a
+        cancelled task stops waiting at once)."""
+        attempts = 0
+
+        async def counted() -> T:
+            nonlocal attempts
+            attempts += 1
+            return await function()
+
+        async def sleep(seconds: float) -> None:
+            if self.sleep is not None:
+                self.sleep(seconds)
+            else:
+                await asyncio.sleep(seconds)
+
+        try:
+            return await AsyncRetrying(**self._rules(what), sleep=sleep)(counted)
+        except BedrockError as exc:
+            self._gave_up(what, exc, attempts)
+            raise
+
+    @staticmethod
+    def _gave_up(what: str, exc: BedrockError, attempts: int) -> None:
+        exc.attempts = attempts
+        if attempts > 1 or exc.is_retryable:
+            logger.warning(
+                "%s failed after %d attempt(s), not retrying: %s",
+                what,
+                attempts,
+                exc,
+                extra={"bedrock_attempts": attempts, "bedrock_error_code": exc.code},
+            )
+
+    def _rules(self, what: str) -> dict[str, Any]:
+        """What is retried, when to stop, how long to wait, what to log (sync and async)."""
+
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             return self.compute_wait(state.attempt_number, error)
@@ -120,24 +157,15 @@ class RetryPolicy:
                 },
             )
 
-        def sleep(seconds: float) -> None:
-            if self.sleep is not None:
-                self.sleep(seconds)
-            elif interrupt is not None:
-                interrupt.wait(seconds)
-            else:
-                time.sleep(seconds)
-
-        return Retrying(
-            retry=retry_if_exception(
+        return {
+            "retry": retry_if_exception(
                 lambda e: isinstance(e, BedrockError) and bool(e.is_retryable)
             ),
-            stop=stop,
-            wait=wait,
-            before_sleep=log,
-            sleep=sleep,
-            reraise=True,
-        )
+            "stop": stop,
+            "wait": wait,
+            "before_sleep": log,
+            "reraise": True,
+        }
 
 
 def _botocore_retries_on(retries: Mapping[str, Any] | None) -> bool:
@@ -193,3 +221,25 @@ def resolve_policy(
             "Config(retries={'total_max_attempts': 1}) (ours alone)"
         )
     return replace(base, max_retries=0)
+
+
+_MODE_ATTEMPTS = {"legacy": 5, "standard": 3, "adaptive": 3}
+
+
+def botocore_in_our_place(policy: RetryPolicy, client: Any) -> RetryPolicy:
+    """The policy for a call whose HTTP exchange does not go through botocore (the event
+    loop's), so botocore's retry handler never sees an answer: where ``resolve_policy``
+    left retrying to botocore, ours retry instead, with botocore's number of attempts
+    (``total_max_attempts``, ``max_attempts`` + 1, or the mode's default)."""
+    if policy.max_retries > 0:
+        return policy
+    retries = getattr(getattr(getattr(client, "meta", None), "config", None), "retries", None)
+    if retries is not None and not _botocore_retries_on(retries):
+        return policy
+    retries = retries or {}
+    total = retries.get("total_max_attempts")
+    if total is None and retries.get("max_attempts") is not None:
+        total = int(retries["max_attempts"]) + 1
+    if total is None:
+        total = _MODE_ATTEMPTS.get(str(retries.get("mode") or "standard"), 3)
+    return replace(policy, max_retries=max(int(total) - 1, 0))

@@ -5,23 +5,30 @@ The logic lives in ``_Session``: opening a stream and priming it up to its first
 bytes into delta batches, and deciding what a failure after content means (raise with the
 partial answer, or, with ``resume``, continue a text answer by a prefilled second request).
 The two drivers, ``converse_stream`` and ``aconverse_stream``, differ only in how they wait:
-the sync one blocks on the socket; the async one opens in a short-lived thread and then
-reads on the event loop, so a thousand streams cost no thread each.
+the sync one lets botocore send and blocks on the socket (``_body``); the async one lets
+botocore build and sign the request in a small pool (``_capture``) and sends it and reads
+the answer on the event loop itself (``_http``), so a thousand streams cost no thread each.
+See ``docs/transport.md``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
-from ._reader import BodyReader
-from ._threads import run_in_thread
+from ._body import Body, Burst, open_body
+from ._capture import Prepared, capture, parse_answer, raise_for_answer, sends_itself
+from ._http import Response, send
+from ._resume import Splice, continuation, text_only
+from ._threads import run_blocking, run_in_thread
 from .accumulator import (
     CONTENT_DELTAS,
     Accumulator,
@@ -32,24 +39,25 @@ from .accumulator import (
     ToolUseStarted,
 )
 from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, map_errors
-from .retry import RetryPolicy
+from .retry import RetryPolicy, botocore_in_our_place
 from .wire import FrameDecoder, iter_events
 
-__all__ = ["StreamHandle", "aconverse_stream", "converse", "converse_stream"]
+__all__ = ["StreamHandle", "aconverse", "aconverse_stream", "converse", "converse_stream"]
 
 logger = logging.getLogger("langchain_bedrock_stream")
 
 
 class StreamHandle:
-    """The open HTTP response of one ConverseStream call; ``cancel()`` from any thread.
+    """The open body of one ConverseStream call; ``cancel()`` stops it.
 
-    Cancelling shuts the socket down, which wakes a reader blocked in ``recv`` and makes
-    the server see the client leave; it also cuts short a wait between retries.
+    Cancelling drops the connection (a reader blocked in ``recv`` wakes up and the server
+    sees the client leave) and cuts short a wait between retries. On the event loop, call
+    it from the loop's thread.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._raw: Any = None
+        self._body: Any = None
         self._cancelled = threading.Event()
         self.request_id: str | None = None
 
@@ -63,39 +71,27 @@ class StreamHandle:
         """Set by ``cancel()``; waits between retries end early on it."""
         return self._cancelled
 
-    def attach(self, raw: Any) -> None:
-        """Remember the response to close; closes it at once if already cancelled."""
+    def attach(self, body: Any) -> None:
+        """Remember the body to close; closes it at once if already cancelled."""
         with self._lock:
-            self._raw = raw
+            self._body = body
             cancelled = self.cancelled
         if cancelled:
-            _close(raw)
+            body.close()
 
     def cancel(self) -> None:
-        """Stop reading and close the connection (idempotent, thread-safe)."""
+        """Stop reading and drop the connection (idempotent, thread-safe)."""
         with self._lock:
             self._cancelled.set()
-            raw, self._raw = self._raw, None
-        if raw is not None:
-            _close(raw)
+        self.release()
 
     def release(self) -> None:
-        """Let go of the response: a body read to its end was already handed back to the
-        connection pool (closing it then does nothing); one not read to its end is closed."""
+        """Let go of the body: one read to its end is already back in the connection pool
+        (nothing is touched); one not read to its end is dropped."""
         with self._lock:
-            raw, self._raw = self._raw, None
-        if raw is not None:
-            _close(raw)
-
-
-def _close(raw: Any) -> None:
-    """Shut the socket down (wakes a blocked reader), then close; best effort."""
-    shutdown = getattr(raw, "shutdown", None)
-    if shutdown is not None:
-        with contextlib.suppress(Exception):
-            shutdown()
-    with contextlib.suppress(Exception):
-        raw.close()
+            body, self._body = self._body, None
+        if body is not None:
+            body.close()
 
 
 _Splicer = Callable[[str, Any], "tuple[str, Any] | None"]
@@ -118,13 +114,15 @@ class _Folder:
         self.decoder = FrameDecoder()
         self.error: BaseException | None = None
 
-    def fold(self, data: bytes) -> list[list[Delta]]:
-        """Decode ``data`` and fold its events; the batches they produced."""
+    def fold(self, data: Burst) -> list[list[Delta]]:
+        """Decode ``data`` (raw bytes, or events botocore parsed) and fold its events; the
+        batches they produced."""
         batches: list[list[Delta]] = []
         out: list[Delta] = []
         apply, splice, per_event = self.stream.apply, self.splice, self.per_event
+        events = iter_events(self.decoder, data) if isinstance(data, bytes) else data
         try:
-            for kind, body in iter_events(self.decoder, data):
+            for kind, body in events:
                 if splice is not None:
                     spliced = splice(kind, body)
                     if spliced is None:
@@ -160,10 +158,18 @@ class _Opened:
     """An open response primed up to its first content: what was folded so far, and the
     folder and body to go on reading from."""
 
-    body: BodyReader
+    body: Any  # a _body.Body (sync) or an _AsyncBody
     folder: _Folder
     first: list[list[Delta]]
     ended: bool
+
+
+@dataclass
+class _Resume:
+    """The request continuing an interrupted answer, and how its events map onto it."""
+
+    request: Mapping[str, Any]
+    splice: _Splicer
 
 
 class _Progress:
@@ -213,91 +219,6 @@ def _partial_response(stream: Accumulator, progress: _Progress) -> StreamRespons
     return response
 
 
-# --- resuming an interrupted text answer ---------------------------------------------------
-
-
-def _text_only(response: StreamResponse) -> str | None:
-    """The answer's text when it has nothing but plain text blocks, else ``None``."""
-    parts = []
-    for item in response.content:
-        if set(item) != {"text"}:
-            return None
-        parts.append(item["text"])
-    return "".join(parts)
-
-
-def _continuation(request: Mapping[str, Any], text: str) -> tuple[dict[str, Any], str]:
-    """The request continuing ``text``, and the trailing whitespace its prefill left out.
-
-    The partial text becomes a final assistant message (appended to the caller's own
-    prefill when the request already ends with one). Trailing whitespace is left out of
-    the prefill because models reject or mishandle it; the continuation is expected to
-    start with it.
-    """
-    messages = [dict(m) for m in request.get("messages") or []]
-    content: list[dict[str, Any]] = []
-    prefix = ""
-    if messages and messages[-1].get("role") == "assistant":
-        content = list(messages.pop().get("content") or [])
-        if content and set(content[-1]) == {"text"}:
-            prefix = content.pop()["text"]
-    combined = prefix + text
-    prefill = combined.rstrip()
-    if prefill:
-        content.append({"text": prefill})
-    if content:
-        messages.append({"role": "assistant", "content": content})
-    return {**request, "messages": messages}, combined[len(prefill) :]
-
-
-class _Splice:
-    """Maps a continuation's events onto the interrupted answer's accumulator.
-
-    Block indices continue the interrupted text block (or follow it when it had ended);
-    ``messageStart`` is dropped (the answer already started); the whitespace the prefill
-    left out is dropped from the start of the continuation when the model repeats it.
-    """
-
-    _BLOCK_EVENTS = frozenset({"contentBlockStart", "contentBlockDelta", "contentBlockStop"})
-
-    def __init__(self, first_index: int, dropped: str) -> None:
-        self.next_index = first_index
-        self.indices: dict[int, int] = {}
-        self.pending = dropped
-
-    def __call__(self, kind: str, body: Any) -> tuple[str, Any] | None:
-        if kind == "messageStart":
-            return None
-        if kind not in self._BLOCK_EVENTS:
-            return kind, body
-        index = body.get("contentBlockIndex")
-        mapped = self.indices.get(index)
-        if mapped is None:
-            mapped = self.indices[index] = self.next_index
-            self.next_index += 1
-        body = {**body, "contentBlockIndex": mapped}
-        delta = body.get("delta")
-        if self.pending and kind == "contentBlockDelta" and isinstance(delta, dict):
-            text = delta.get("text")
-            if isinstance(text, str):
-                text = self._strip(text)
-                if not text:
-                    return None
-                body["delta"] = {**delta, "text": text}
-        return kind, body
-
-    def _strip(self, text: str) -> str:
-        pending = self.pending
-        same = 0
-        while same < len(text) and same < len(pending) and text[same] == pending[same]:
-            same += 1
-        if same == len(text) and same < len(pending):
-            self.pending = pending[same:]
-        else:
-            self.pending = ""
-        return text[same:]
-
-
 def _resume_target(progress: _Progress) -> int:
     """The block index a continuation's first block maps to."""
     last = progress.last_index
@@ -340,70 +261,56 @@ class _Session:
         self.progress = _Progress()
         self.resumes = 0
 
-    # -- opening --
+    # -- opening: the steps both drivers share --
 
-    def open(self) -> _Opened:
-        """Open the stream and read up to its first content, retrying while nothing has
-        reached the caller. Blocking; raises ``_Cancelled`` after ``handle.cancel()``."""
-        return self._open(self.request, None)
+    def _begin(self, splice: _Splicer | None) -> _Folder:
+        """A new attempt: a first one (or a retry) folds into a fresh accumulator (nothing
+        of a failed attempt reached the caller); a resumed one continues the answer."""
+        if self.handle.cancelled:
+            raise _Cancelled
+        if splice is None:
+            self.stream = Accumulator()
+        return _Folder(self.stream, self.per_event, splice)
 
-    def _open(self, request: Mapping[str, Any], splice: _Splicer | None) -> _Opened:
-        handle = self.handle
-
-        def attempt() -> _Opened:
-            if handle.cancelled:
-                raise _Cancelled
-            # A first attempt folds into the session's accumulator; a retry starts afresh
-            # (nothing of a failed attempt reached the caller). A resume continues it.
-            if splice is None:
-                self.stream = Accumulator()
-            folder = _Folder(self.stream, self.per_event, splice)
-            first: list[list[Delta]] = []
-            try:
-                with self.boundary():
-                    return self._prime(request, folder, first)
-            except _Cancelled:
-                raise
-            except Exception as exc:  # a BedrockError, or a documented pass-through
-                handle.release()
-                if handle.cancelled:
-                    raise _Cancelled from exc
-                if isinstance(exc, BedrockError) and self.stream.has_content:
-                    # Content read in the same burst as the failure never reached the
-                    # caller (a retry is safe), but if this error is final, keep it.
-                    seen = _Progress()
-                    for batch in first:
-                        seen.see(batch)
-                    exc.partial_response = _partial_response(self.stream, seen)
-                raise
-
-        return self.policy.call(self.what, attempt, interrupt=handle.cancel_event)
-
-    def _prime(
-        self, request: Mapping[str, Any], folder: _Folder, first: list[list[Delta]]
-    ) -> _Opened:
-        """Send ``request`` and read up to the first content (or the end of the body)."""
-        handle = self.handle
-        response = self.client.converse_stream(**request)
-        handle.request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
+    def _opened(self, response: Any) -> None:
+        """Note the request id of a response whose headers are in."""
+        self.handle.request_id = response_request_id(response)
         logger.debug(
             "ConverseStream model=%s region=%s request_id=%s: stream open",
             self.model_id,
             self.region,
-            handle.request_id,
+            self.handle.request_id,
         )
-        raw = response["stream"]._raw_stream  # the undecoded body; see wire
-        handle.attach(raw)
-        body = BodyReader(raw)
-        while data := body.read():
-            batches = folder.fold(data)
-            first.extend(batches)
-            folder.check()
-            if any(_has_content(batch) for batch in batches):
-                return _Opened(body, folder, first, ended=False)
+
+    @staticmethod
+    def _primed(folder: _Folder, data: Burst, first: list[list[Delta]]) -> bool:
+        """Fold a burst read while opening; whether content has arrived."""
+        batches = folder.fold(data)
+        first.extend(batches)
+        folder.check()
+        return any(_has_content(batch) for batch in batches)
+
+    def _ended(self, body: Any, folder: _Folder, first: list[list[Delta]]) -> _Opened:
+        """The body ended while opening: a complete answer without content, or an error."""
         opened = _Opened(body, folder, first, ended=True)
         self.finish(opened)
         return opened
+
+    def _failed(self, exc: Exception, first: list[list[Delta]]) -> NoReturn:
+        """An attempt failed: drop its connection and raise what the caller should see."""
+        if isinstance(exc, _Cancelled):
+            raise exc
+        self.handle.release()
+        if self.handle.cancelled:
+            raise _Cancelled from exc
+        if isinstance(exc, BedrockError) and self.stream.has_content:
+            # Content read in the same burst as the failure never reached the caller (a
+            # retry is safe), but if this error is final, keep it.
+            seen = _Progress()
+            for batch in first:
+                seen.see(batch)
+            exc.partial_response = _partial_response(self.stream, seen)
+        raise exc
 
     def boundary(self) -> contextlib.AbstractContextManager[None]:
         """The error crossing for this call (see ``errors.map_errors``)."""
@@ -413,6 +320,72 @@ class _Session:
             request_id=lambda: self.handle.request_id,
             keep=(_Cancelled,),
         )
+
+    # -- opening, blocking --
+
+    def open(
+        self, request: Mapping[str, Any] | None = None, splice: _Splicer | None = None
+    ) -> _Opened:
+        """Open the stream and read up to its first content, retrying while nothing has
+        reached the caller. Raises ``_Cancelled`` after ``handle.cancel()``."""
+        request = self.request if request is None else request
+
+        def attempt() -> _Opened:
+            folder = self._begin(splice)
+            first: list[list[Delta]] = []
+            try:
+                with self.boundary():
+                    response = self.client.converse_stream(**request)
+                    self._opened(response)
+                    body = open_body(response)
+                    self.handle.attach(body)
+                    while data := body.read():
+                        if self._primed(folder, data, first):
+                            return _Opened(body, folder, first, ended=False)
+                    return self._ended(body, folder, first)
+            except Exception as exc:
+                self._failed(exc, first)
+
+        return self.policy.call(self.what, attempt, interrupt=self.handle.cancel_event)
+
+    # -- opening, on the event loop --
+
+    async def aopen(
+        self, request: Mapping[str, Any] | None = None, splice: _Splicer | None = None
+    ) -> _Opened:
+        """``open`` for the event loop: signing in the bounded pool, the HTTP exchange and
+        every read on the loop, each wait bounded by the client's timeouts."""
+        request = self.request if request is None else request
+
+        async def attempt() -> _Opened:
+            folder = self._begin(splice)
+            first: list[list[Delta]] = []
+            try:
+                with self.boundary():
+                    body = await self._aconnect(request)
+                    while data := await body.read():
+                        if self._primed(folder, data, first):
+                            return _Opened(body, folder, first, ended=False)
+                    return self._ended(body, folder, first)
+            except Exception as exc:
+                self._failed(exc, first)
+
+        return await self.policy.acall(self.what, attempt)
+
+    async def _aconnect(self, request: Mapping[str, Any]) -> Any:
+        """Send the request; its body once the status is 200 (else botocore's error)."""
+        prepared = await _acall(self.client, "converse_stream", request)
+        if not isinstance(prepared, Prepared):  # another client's answer, read in a thread
+            self._opened(prepared)
+            body: Any = _ThreadedBody(open_body(prepared))
+            self.handle.attach(body)
+            return body
+        response = await send_prepared(prepared)
+        self.handle.attach(response)
+        self._opened(response)
+        if response.status != 200:
+            await _raise_for_answer(self.client, prepared, response)
+        return response
 
     # -- reading --
 
@@ -436,10 +409,10 @@ class _Session:
 
     # -- failures after content --
 
-    def recover(self, error: BedrockError) -> _Opened | None:
-        """After a failure once content was delivered: the resumed stream to go on with,
-        ``None`` when the answer is in fact complete or the call was cancelled; otherwise
-        ``error`` is raised carrying the partial answer."""
+    def recover(self, error: BedrockError) -> _Resume | None:
+        """After a failure once content was delivered: the request that resumes the answer
+        (open it with ``resumed``), ``None`` when the answer is in fact complete or the call
+        was cancelled; otherwise ``error`` is raised carrying the partial answer."""
         handle, stream = self.handle, self.stream
         if handle.cancelled:
             return None
@@ -448,7 +421,7 @@ class _Session:
             logger.debug("%s: connection lost after the last event: %s", self.what, error)
             return None
         limit = max(self.policy.max_retries, 1)
-        text = _text_only(stream.response()) if self.resume else None
+        text = text_only(stream.response()) if self.resume else None
         if (
             text is not None
             and error.is_retryable
@@ -456,7 +429,7 @@ class _Session:
             and (self.resumes < limit)
         ):
             self.resumes += 1
-            continuation, dropped = _continuation(self.request, text)
+            follow_up, dropped = continuation(self.request, text)
             logger.warning(
                 "%s: stream failed after %d characters of text, resuming (%d of %d): %s",
                 self.what,
@@ -474,16 +447,22 @@ class _Session:
                 }
             )
             handle.release()
-            try:
-                return self._open(continuation, _Splice(_resume_target(self.progress), dropped))
-            except _Cancelled:
-                return None
-            except BedrockError as again:
-                again.partial_response = _partial_response(stream, self.progress)
-                raise
+            return _Resume(follow_up, Splice(_resume_target(self.progress), dropped))
         if stream.has_content:
             error.partial_response = _partial_response(stream, self.progress)
         raise error
+
+    @contextlib.contextmanager
+    def resuming(self) -> Iterator[None]:
+        """Around opening a resumed stream: a cancel ends the call quietly (the ``with``
+        block is left without a value), a failure carries the answer so far."""
+        try:
+            yield
+        except _Cancelled:
+            return
+        except BedrockError as again:
+            again.partial_response = _partial_response(self.stream, self.progress)
+            raise
 
     def _incomplete(self) -> StreamIntegrityError:
         return StreamIntegrityError(
@@ -544,7 +523,11 @@ def converse_stream(
                         session.finish(opened)
                 return
             except BedrockError as exc:
-                opened = session.recover(exc)
+                plan = session.recover(exc)
+                opened = None
+                if plan is not None:
+                    with session.resuming():
+                        opened = session.open(plan.request, plan.splice)
     finally:
         session.handle.release()
 
@@ -561,14 +544,16 @@ async def aconverse_stream(
 ) -> AsyncIterator[tuple[list[Delta], Accumulator]]:
     """``converse_stream`` for the event loop: the same batches, errors and retries.
 
-    Opening (request, response headers, first content, retries) runs in one short-lived
-    thread; the rest of the body is read on the loop when the socket is readable.
-    Cancelling the consuming task closes the connection.
+    The request is built and signed in a small bounded thread pool; the connection, the
+    HTTP exchange and every read run on the loop (asyncio streams), each wait bounded by
+    the client's ``connect_timeout`` / ``read_timeout``. Cancelling the consuming task (or
+    leaving the loop early) drops the connection at once. Where botocore's retries were to
+    run, ours run in their place (botocore never sees an answer sent on the loop).
     """
     session = _Session(
         client,
         request,
-        policy=policy,
+        policy=_loop_policy(policy, client),
         region=region,
         handle=handle or StreamHandle(),
         per_event=per_event,
@@ -577,7 +562,7 @@ async def aconverse_stream(
     settled = False
     try:
         try:
-            opened: _Opened | None = await run_in_thread(session.open)
+            opened: _Opened | None = await session.aopen()
         except _Cancelled:
             return
         while opened is not None:
@@ -586,7 +571,7 @@ async def aconverse_stream(
                     for item in session.deliver(opened.first):
                         yield item
                     if not opened.ended:
-                        while data := await opened.body.aread():
+                        while data := await opened.body.read():
                             for item in session.deliver(opened.folder.fold(data)):
                                 yield item
                             opened.folder.check()
@@ -594,16 +579,89 @@ async def aconverse_stream(
                 settled = True
                 return
             except BedrockError as exc:
-                opened = await run_in_thread(partial(session.recover, exc))
+                plan = session.recover(exc)
+                opened = None
+                if plan is not None:
+                    with session.resuming():
+                        opened = await session.aopen(plan.request, plan.splice)
         settled = True
     finally:
         if settled:
             session.handle.release()
-        else:  # cancelled or abandoned: also stops an open or a retry wait in its thread
+        else:  # cancelled or abandoned: drop the connection now
             session.handle.cancel()
 
 
+def _loop_policy(policy: RetryPolicy, client: Any) -> RetryPolicy:
+    """Where botocore was to retry but will not see the answers (sent on the loop)."""
+    return botocore_in_our_place(policy, client) if sends_itself(client) else policy
+
+
+async def _acall(client: Any, operation: str, request: Mapping[str, Any]) -> Prepared | Any:
+    """The prepared request (signed in the bounded pool), or, for a client that sends
+    through another HTTP layer or none (vcrpy, a fake), that client's own answer, called
+    in a thread of its own since it may wait on the network."""
+    call = partial(capture, client, operation, request)
+    if sends_itself(client):
+        return await run_blocking(call)
+    return await run_in_thread(call)
+
+
+class _ThreadedBody:
+    """A blocking body (a fake or replayed client's) read in a thread of its own."""
+
+    def __init__(self, body: Body) -> None:
+        self._body = body
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bedrock-body")
+
+    async def read(self) -> Burst:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, self._body.read)
+
+    def close(self) -> None:
+        self._body.close()  # wakes a read blocked on its socket
+        self._reader.shutdown(wait=False)
+
+
+async def send_prepared(prepared: Prepared) -> Response:
+    """Send a captured request over the async HTTP client."""
+    return await send(
+        prepared.method, prepared.url, prepared.headers, prepared.body, prepared.settings
+    )
+
+
+async def _raise_for_answer(client: Any, prepared: Prepared, response: Response) -> NoReturn:
+    """Read an HTTP error answer and raise botocore's exception for it."""
+    try:
+        body = await response.read_all()
+    finally:
+        response.close()
+    raise_for_answer(client, prepared.operation, response.status, response.headers, body)
+    raise AssertionError("unreachable")
+
+
+def response_request_id(response: Any) -> str | None:
+    """The request id of a botocore response (a dict) or of an HTTP ``Response``."""
+    headers = getattr(response, "headers", None)
+    if isinstance(headers, Mapping) and not isinstance(response, Mapping):
+        return headers.get("x-amzn-requestid")
+    if isinstance(response, Mapping):
+        meta = response.get("ResponseMetadata")
+        return meta.get("RequestId") if isinstance(meta, Mapping) else None
+    return None
+
+
 # --- Converse (not streamed) ------------------------------------------------------------------
+
+
+def _answered(
+    raw: Mapping[str, Any], model_id: Any, region: str | None
+) -> tuple[StreamResponse, str | None]:
+    request_id = (raw.get("ResponseMetadata") or {}).get("RequestId")
+    logger.debug(
+        "Converse model=%s region=%s request_id=%s: answered", model_id, region, request_id
+    )
+    return StreamResponse.from_converse(raw), request_id
 
 
 def converse(
@@ -616,13 +674,38 @@ def converse(
     """One Converse call (with retries) -> the answer and the request id."""
     model_id = request.get("modelId")
 
-    def call() -> tuple[StreamResponse, str | None]:
+    def call() -> dict[str, Any]:
         with map_errors(model_id=model_id, region=region):
-            raw = dict(client.converse(**request))
-            request_id = (raw.get("ResponseMetadata") or {}).get("RequestId")
-            logger.debug(
-                "Converse model=%s region=%s request_id=%s: answered", model_id, region, request_id
-            )
-            return StreamResponse.from_converse(raw), request_id
+            return dict(client.converse(**request))
 
-    return policy.call(f"Converse {model_id}", call)
+    return _answered(policy.call(f"Converse {model_id}", call), model_id, region)
+
+
+async def aconverse(
+    client: Any,
+    request: Mapping[str, Any],
+    *,
+    policy: RetryPolicy,
+    region: str | None,
+) -> tuple[StreamResponse, str | None]:
+    """``converse`` for the event loop: signed in the bounded pool, sent on the loop."""
+    model_id = request.get("modelId")
+    policy = _loop_policy(policy, client)
+
+    async def call() -> dict[str, Any]:
+        with map_errors(model_id=model_id, region=region):
+            prepared = await _acall(client, "converse", request)
+            if not isinstance(prepared, Prepared):
+                return dict(prepared)
+            response = await send_prepared(prepared)
+            try:
+                body = await response.read_all()
+            finally:
+                response.close()
+            if response.status >= 300:
+                raise_for_answer(
+                    client, prepared.operation, response.status, response.headers, body
+                )
+            return parse_answer(client, prepared.operation, response.status, response.headers, body)
+
+    return _answered(await policy.acall(f"Converse {model_id}", call), model_id, region)

@@ -1,6 +1,7 @@
-"""Burst reading of a chunked body over a real socket: everything already received comes
-in one read, nothing already received waits for the next event, the connection goes back
-to the pool, and the chunked coding is undone however the bytes are split."""
+"""Burst reading of a chunked body over a real socket (botocore's connection when blocking,
+asyncio streams on the event loop): everything already received comes in one read, nothing
+already received waits for the next event, the connection goes back to the pool, and the
+chunked coding is undone however the bytes are split, corrupt coding being an error."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from langchain_bedrock_stream._reader import BodyReader, TruncatedBody, _Dechunker
+from langchain_bedrock_stream._body import SocketBody, open_body
+from langchain_bedrock_stream._capture import Prepared, capture
+from langchain_bedrock_stream._chunked import BadChunk, Dechunker, TruncatedBody
+from langchain_bedrock_stream._http import send
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
 from langchain_bedrock_stream.wire import FrameDecoder
 
@@ -29,15 +33,17 @@ def make_client(server: BedrockWireServer):
     )
 
 
-def open_raw(client):
-    response = client.converse_stream(
-        modelId="m", messages=[{"role": "user", "content": [{"text": "hi"}]}]
-    )
-    return response["stream"]._raw_stream
+REQUEST = {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "hi"}]}]}
 
 
-def frames_per_read(raw) -> list[int]:
-    decoder, body, counts = FrameDecoder(), BodyReader(raw), []
+def open_raw(client) -> SocketBody:
+    body = open_body(client.converse_stream(**REQUEST))
+    assert isinstance(body, SocketBody)  # the fast path, not the parsed-events fallback
+    return body
+
+
+def frames_per_read(body: SocketBody) -> list[int]:
+    decoder, counts = FrameDecoder(), []
     while data := body.read():
         counts.append(len(decoder.feed(data)))
     decoder.close()
@@ -73,7 +79,7 @@ def test_connection_goes_back_to_the_pool_after_the_body() -> None:
 
 def test_a_body_cut_short_is_an_error() -> None:
     with BedrockWireServer([StreamReply(text_events(10), drop_after=4)]) as server:
-        body = BodyReader(open_raw(make_client(server)))
+        body = open_raw(make_client(server))
         with pytest.raises(TruncatedBody):
             while body.read():
                 pass
@@ -90,14 +96,21 @@ async def test_async_reads_the_same_bytes_on_the_loop_without_threads() -> None:
     ) as server:
         client = make_client(server)
         for _ in range(3):
-            raw = await asyncio.to_thread(open_raw, client)
+            prepared = await asyncio.to_thread(capture, client, "converse_stream", REQUEST)
+            assert isinstance(prepared, Prepared)
             before = threading.active_count()
-            decoder, body, frames = FrameDecoder(), BodyReader(raw), 0
-            while data := await body.aread():
+            response = await send(
+                prepared.method, prepared.url, prepared.headers, prepared.body, prepared.settings
+            )
+            assert response.status == 200
+            decoder, frames = FrameDecoder(), 0
+            while data := await response.read():
                 frames += len(decoder.feed(data))
             decoder.close()
             assert frames == len(events)
             assert threading.active_count() <= before
+        # one connection served all three: each body was read to its end, then reused
+        assert server.connections_accepted == 1
 
 
 def chunked(parts: list[bytes], extension: bool, trailer: bool) -> bytes:
@@ -120,7 +133,36 @@ def test_dechunking_survives_any_split(
     wire = chunked(parts, extension, trailer)
     bounds = sorted({min(c, len(wire)) for c in cuts})
     pieces = [wire[a:b] for a, b in zip([0, *bounds], [*bounds, len(wire)], strict=True)]
-    dechunker = _Dechunker()
+    dechunker = Dechunker()
     body = b"".join(dechunker.feed(piece) for piece in pieces)
     assert body == b"".join(parts)
     assert dechunker.done
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [b"zz\r\nabc\r\n", b"\r\nabc\r\n", b"3\r\nabcXY0\r\n\r\n", b"-3\r\nabc\r\n"],
+)
+def test_corrupt_chunked_coding_is_a_typed_error(wire: bytes) -> None:
+    dechunker = Dechunker()
+    with pytest.raises(BadChunk):  # at once, or right after the body bytes before it
+        dechunker.feed(wire)
+        dechunker.feed(b"")
+
+
+def test_finished_streams_leave_their_kept_alive_connection_working() -> None:
+    """After a stream ends its connection is back in urllib3's pool (serving the next
+    call); letting go of the finished stream must not shut that connection down."""
+    from langchain_bedrock_stream import ChatBedrockStream
+
+    with BedrockWireServer(responder=lambda request: StreamReply(text_events(5))) as server:
+        model = ChatBedrockStream(
+            model="us.amazon.nova-micro-v1:0",
+            region_name="us-east-1",
+            endpoint_url=server.endpoint_url,
+            max_retries=0,
+        )
+        for _ in range(4):
+            assert "".join(c.text for c in model.stream("go")) == "t0t1t2t3t4"
+        assert server.connections_accepted == 1
+        assert server.disconnects == 0

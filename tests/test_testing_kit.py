@@ -3,12 +3,15 @@ loopback server driven by a real boto3 client over real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import http.client
 import json
 import re
+import shutil
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -18,23 +21,37 @@ from typing import Any
 
 import boto3
 import pytest
+import urllib3.exceptions
 from botocore.config import Config
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
-from botocore.exceptions import ClientError, ConnectionClosedError, EventStreamError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EventStreamError,
+    ReadTimeoutError,
+)
 
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
+    ConnectProxy,
     DropConnection,
     ErrorReply,
     ExceptionFrame,
     JsonReply,
+    LoopLagTicker,
+    RawReply,
+    ReaderlessEventLoop,
     RecordedRequest,
     StreamReply,
+    TcpRelay,
+    client_ssl_context,
     encode_event,
     encode_events,
     encode_exception,
     encode_frame,
+    make_certificate,
     make_simulator_responder,
+    server_ssl_context,
     simulated_converse_response,
     simulated_events,
 )
@@ -761,3 +778,222 @@ def test_simulator_responder_picks_reply_kind() -> None:
     assert isinstance(make_simulator_responder()(plain), JsonReply)
     paced = make_simulator_responder(delay=0.25)(stream)
     assert isinstance(paced, StreamReply) and paced.delay == 0.25
+
+
+# -- field conditions: TLS, relay, proxy, stalled and raw replies, loop instruments ---------
+
+
+def _raw_request(path: str = f"/model/{NOVA}/converse", body: bytes = b"{}") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def _read_all(sock: socket.socket, idle: float = 1.0) -> bytes:
+    """Everything ``sock`` receives until it closes or stays silent ``idle`` seconds."""
+    sock.settimeout(idle)
+    parts = []
+    try:
+        while data := sock.recv(65536):
+            parts.append(data)
+    except TimeoutError:
+        pass
+    return b"".join(parts)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl")
+    return make_certificate(tmp_path_factory.mktemp("kit-tls"))
+
+
+def test_certificate_serves_https_for_ip_and_localhost(certificate: tuple[Any, Any]) -> None:
+    cert, key = certificate
+    with BedrockWireServer(
+        [JsonReply({"a": 1}), JsonReply({"b": 2})], ssl_context=server_ssl_context(cert, key)
+    ) as server:
+        assert server.endpoint_url == f"https://127.0.0.1:{server.port}"
+        for host in ("127.0.0.1", "localhost"):
+            conn = http.client.HTTPSConnection(
+                host, server.port, context=client_ssl_context(cert), timeout=10
+            )
+            conn.request("POST", f"/model/{NOVA}/converse", body=b"{}")
+            assert conn.getresponse().status == 200
+            conn.close()
+        untrusting = ssl.create_default_context()
+        conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=untrusting)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            conn.request("POST", f"/model/{NOVA}/converse", body=b"{}")
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{"split": 3, "split_pause": 0.05}, {"trickle": (7, 0.0005)}, {}],
+    ids=["split", "trickle", "plain"],
+)
+def test_relay_forwards_every_byte(server: BedrockWireServer, shape: dict[str, Any]) -> None:
+    events = _delta_events(30)
+    server.enqueue(StreamReply(events, batch=4))
+    with TcpRelay(server.port, **shape) as relay:
+        client = boto3.client(
+            "bedrock-runtime",
+            endpoint_url=relay.endpoint_url("http"),
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"total_max_attempts": 1}, read_timeout=10),
+        )
+        _OPEN_CLIENTS.append(client)
+        response = client.converse_stream(modelId=NOVA, messages=USER_HI)
+        assert list(response["stream"]) == events
+        assert relay.connections == 1
+        assert relay.forwarded > 0
+
+
+def test_relay_stall_forwards_exactly_k_bytes_and_keeps_the_connection(
+    server: BedrockWireServer,
+) -> None:
+    server.enqueue(StreamReply(_delta_events(50)))
+    with TcpRelay(server.port, stall_after=100) as relay:
+        with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as sock:
+            sock.sendall(_raw_request(f"/model/{NOVA}/converse-stream"))
+            received = _read_all(sock)
+            assert len(received) == 100
+            assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+            sock.sendall(b"")  # still open: no reset
+        assert relay.forwarded == 100
+
+
+def test_relay_rejects_bad_settings() -> None:
+    with pytest.raises(ValueError):
+        TcpRelay(1, split=0)
+    with pytest.raises(ValueError):
+        TcpRelay(1, trickle=(0, 0.1))
+    with pytest.raises(ValueError):
+        TcpRelay(1, stall_after=-1)
+
+
+def _connect(proxy: ConnectProxy, head: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        return _read_all(sock, idle=2.0)
+
+
+def test_proxy_tunnels_only_with_credentials_and_only_to_loopback(
+    server: BedrockWireServer,
+) -> None:
+    server.enqueue(JsonReply({"ok": True}))
+    token = base64.b64encode(b"user:pw").decode()
+    target = f"127.0.0.1:{server.port}"
+    with ConnectProxy(auth=("user", "pw")) as proxy:
+        assert proxy.url == f"http://127.0.0.1:{proxy.port}"
+        assert proxy.url_with_auth("user", "pw") == f"http://user:pw@127.0.0.1:{proxy.port}"
+        no_auth = _connect(proxy, f"CONNECT {target} HTTP/1.1\r\n\r\n")
+        assert no_auth.startswith(b"HTTP/1.1 407 ")
+        assert b"Proxy-Authenticate: Basic" in no_auth
+        wrong = base64.b64encode(b"user:nope").decode()
+        assert _connect(
+            proxy, f"CONNECT {target} HTTP/1.1\r\nProxy-Authorization: Basic {wrong}\r\n\r\n"
+        ).startswith(b"HTTP/1.1 407 ")
+        auth = f"Proxy-Authorization: Basic {token}\r\n"
+        assert _connect(proxy, f"CONNECT example.com:443 HTTP/1.1\r\n{auth}\r\n").startswith(
+            b"HTTP/1.1 403 "
+        )
+        assert _connect(proxy, f"GET http://{target}/ HTTP/1.1\r\n{auth}\r\n").startswith(
+            b"HTTP/1.1 405 "
+        )
+        assert proxy.tunnels == 0
+        assert proxy.refused == 4
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+            sock.sendall(f"CONNECT {target} HTTP/1.1\r\n{auth}\r\n".encode())
+            sock.sendall(_raw_request())
+            answer = _read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK")
+        assert answer.endswith(b'{"ok":true}')
+        assert proxy.targets == [target]
+    assert server.requests[0].operation == "converse"
+
+
+def test_stall_after_sends_n_events_then_keeps_silent(server: BedrockWireServer) -> None:
+    events = _delta_events(5)
+    server.enqueue(StreamReply(events, stall_after=2))
+    client = _client(server, read_timeout=1)
+    stream = client.converse_stream(modelId=NOVA, messages=USER_HI)["stream"]
+    received = []
+    with pytest.raises((ReadTimeoutError, urllib3.exceptions.ReadTimeoutError)):
+        for event in stream:
+            received.append(event)
+    assert received == events[:2]
+    client.close()
+    assert server.wait_for_disconnect(10)  # the client gave up; the server never ended it
+    assert server.streams_completed == 0
+
+
+def test_head_delay_holds_back_the_headers(server: BedrockWireServer) -> None:
+    server.enqueue(StreamReply(_delta_events(1), head_delay=30))
+    client = _client(server, read_timeout=1)
+    with pytest.raises(ReadTimeoutError):
+        client.converse_stream(modelId=NOVA, messages=USER_HI)
+    assert len(server.requests) == 1
+
+
+def test_stream_reply_rejects_conflicting_settings() -> None:
+    with pytest.raises(ValueError):
+        StreamReply([], drop_after=1, stall_after=1)
+    with pytest.raises(ValueError):
+        StreamReply([], stall_after=-1)
+    with pytest.raises(ValueError):
+        StreamReply([], head_delay=-1)
+
+
+def test_raw_reply_and_connection_counts(server: BedrockWireServer) -> None:
+    server.enqueue(RawReply(200, b"", {"X-Test": "1"}), RawReply(503, b"busy"))
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("POST", f"/model/{NOVA}/converse-stream", body=b"{}")
+    first = conn.getresponse()
+    assert (first.status, first.read(), first.getheader("X-Test")) == (200, b"", "1")
+    assert first.getheader("Content-Length") == "0"
+    conn.request("POST", f"/model/{NOVA}/converse", body=b"{}")
+    second = conn.getresponse()
+    assert (second.status, second.read()) == (503, b"busy")
+    assert server.connections_accepted == 1
+    assert server.open_connections == 1
+    conn.close()
+    assert server.wait_for_connections(0, 10)
+    assert server.open_connections == 0
+
+
+async def test_loop_lag_ticker_sees_a_blocked_loop() -> None:
+    async with LoopLagTicker() as ticker:
+        await asyncio.sleep(0.05)
+        time.sleep(0.3)  # blocks the loop: the next tick is at least this late
+        await asyncio.sleep(0.05)
+    assert ticker.worst >= 0.25
+    assert ticker.ticks >= 2
+    ticks = ticker.ticks
+    await asyncio.sleep(0.05)
+    assert ticker.ticks == ticks  # stopped on exit
+
+
+def test_readerless_loop_has_no_add_reader_but_streams_work(server: BedrockWireServer) -> None:
+    server.enqueue(JsonReply({"ok": True}))
+
+    async def fetch() -> bytes:
+        loop = asyncio.get_running_loop()
+        with pytest.raises(NotImplementedError):
+            loop.add_reader(0, lambda: None)
+        with pytest.raises(NotImplementedError):
+            loop.add_writer(0, lambda: None)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(_raw_request())
+        head = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        return head
+
+    loop = ReaderlessEventLoop()
+    try:
+        assert loop.run_until_complete(fetch()).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        loop.close()

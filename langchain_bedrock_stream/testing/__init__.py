@@ -19,6 +19,18 @@ and its error parsing.
 * :func:`encode_event` and friends encode the ``application/vnd.amazon.eventstream``
   frames directly, for tests of a decoder.
 
+Field conditions (what a loopback never shows, but a wide-area network does):
+
+* :func:`make_certificate` and :func:`server_ssl_context` serve HTTPS with a
+  certificate made at test time (clients trust it through ``AWS_CA_BUNDLE``).
+* :class:`TcpRelay` splits every TLS record over several TCP segments, trickles bytes
+  or stalls a connection; :class:`ConnectProxy` is an HTTP or HTTPS ``CONNECT`` proxy.
+* ``StreamReply(head_delay=...)`` delays the response headers and
+  ``StreamReply(stall_after=n)`` goes silent after ``n`` events; :class:`RawReply`
+  sends any status, headers and body.
+* :class:`LoopLagTicker` measures how late the event loop runs;
+  :class:`ReaderlessEventLoop` has no ``add_reader``, like Windows' Proactor loop.
+
 Example::
 
     import boto3
@@ -45,7 +57,8 @@ Example::
         assert [next(iter(e)) for e in response["stream"]][1] == "contentBlockDelta"
         assert server.requests[0].model_id == "us.amazon.nova-micro-v1:0"
 
-The kit depends only on the standard library.
+The kit depends only on the standard library (and the ``openssl`` tool for
+:func:`make_certificate`).
 """
 
 from .eventstream import (
@@ -55,6 +68,9 @@ from .eventstream import (
     encode_exception,
     encode_frame,
 )
+from .loops import LoopLagTicker, ReaderlessEventLoop
+from .proxy import ConnectProxy
+from .relay import TcpRelay
 from .scripted import (
     Answer,
     error_reply,
@@ -69,6 +85,7 @@ from .server import (
     ErrorReply,
     JsonReply,
     Operation,
+    RawReply,
     RecordedRequest,
     Reply,
     Responder,
@@ -79,27 +96,36 @@ from .simulator import (
     simulated_converse_response,
     simulated_events,
 )
+from .tls import client_ssl_context, make_certificate, server_ssl_context
 
 __all__ = [
     "Answer",
     "BedrockWireServer",
+    "ConnectProxy",
     "DropConnection",
     "ErrorReply",
     "ExceptionFrame",
     "JsonReply",
+    "LoopLagTicker",
     "Operation",
+    "RawReply",
+    "ReaderlessEventLoop",
     "RecordedRequest",
     "Reply",
     "Responder",
     "StreamReply",
+    "TcpRelay",
+    "client_ssl_context",
     "encode_event",
     "encode_events",
     "encode_exception",
     "encode_frame",
     "error_reply",
+    "make_certificate",
     "make_simulator_responder",
     "reasoning_answer",
     "script",
+    "server_ssl_context",
     "simulated_converse_response",
     "simulated_events",
     "text_answer",

@@ -40,6 +40,7 @@ __all__ = [
     "ErrorReply",
     "JsonReply",
     "Operation",
+    "RawReply",
     "RecordedRequest",
     "Reply",
     "Responder",
@@ -77,6 +78,11 @@ class StreamReply:
     mid-stream); ``corrupt_crc_at=n`` flips a bit in the message CRC of frame ``n``
     (0-based).  ``headers`` are added to (or override) the HTTP response headers.
 
+    Field conditions: ``head_delay`` seconds pass before the response headers are sent
+    (a slow service, or time to cancel before headers); ``stall_after=n`` sends ``n``
+    frames, then goes silent with the connection open until the client gives up (a
+    stalled stream, for read timeouts).
+
     Frames are encoded once per reply object and reused each time it is served; call
     :meth:`prepare` to pay that cost up front rather than on first use.
     """
@@ -88,14 +94,20 @@ class StreamReply:
     corrupt_crc_at: int | None = None
     batch: int = 1
     headers: Mapping[str, str] = field(default_factory=dict)
+    head_delay: float = 0.0
+    stall_after: int | None = None
 
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ValueError("batch must be at least 1")
-        if self.delay < 0 or self.first_delay < 0:
+        if self.delay < 0 or self.first_delay < 0 or self.head_delay < 0:
             raise ValueError("delays must not be negative")
-        if self.drop_after is not None and self.drop_after < 0:
-            raise ValueError("drop_after must not be negative")
+        for name in ("drop_after", "stall_after"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.drop_after is not None and self.stall_after is not None:
+            raise ValueError("drop_after and stall_after exclude each other")
 
     def prepare(self) -> StreamReply:
         """Encode the frames now (otherwise done when first served); returns ``self``."""
@@ -119,6 +131,20 @@ class JsonReply:
 
     body: Mapping[str, Any]
     status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """A scripted response sent byte for byte: ``status``, ``headers`` and ``body`` with its
+    ``Content-Length``, on a connection kept alive.
+
+    For answers the service should not give but a network might, such as an empty ``200``
+    where a stream was expected.
+    """
+
+    status: int = 200
+    body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -147,7 +173,7 @@ class DropConnection:
     """
 
 
-Reply = StreamReply | JsonReply | ErrorReply | DropConnection
+Reply = StreamReply | JsonReply | RawReply | ErrorReply | DropConnection
 """Anything the server can be scripted to answer."""
 
 
@@ -206,6 +232,8 @@ class _StreamPlan:
     """HTTP chunks (framing included), each holding ``batch`` frames."""
     truncated: bool
     """True when the connection must be dropped instead of ending the body."""
+    stalled: bool = False
+    """True when the server goes silent after the chunks instead of ending the body."""
 
     @classmethod
     def build(cls, reply: StreamReply) -> _StreamPlan:
@@ -213,6 +241,9 @@ class _StreamPlan:
         truncated = reply.drop_after is not None
         if reply.drop_after is not None:
             items = items[: reply.drop_after]
+        stalled = reply.stall_after is not None
+        if reply.stall_after is not None:
+            items = items[: reply.stall_after]
         frames = [_encode_item(item) for item in items]
         at = reply.corrupt_crc_at
         if at is not None and 0 <= at < len(frames):
@@ -226,7 +257,7 @@ class _StreamPlan:
         if not reply.delay:
             # Unpaced: coalesce chunks into larger writes; the bytes are unchanged.
             chunks = _coalesce(chunks)
-        return cls(tuple(chunks), truncated)
+        return cls(tuple(chunks), truncated, stalled)
 
 
 def _coalesce(chunks: list[bytes]) -> list[bytes]:
@@ -281,7 +312,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        self._server._connections.add(self)
+        self._server._connection_opened(self)
         self.task = self._loop.create_task(self._serve())
 
     def data_received(self, data: bytes) -> None:
@@ -291,11 +322,11 @@ class _Connection(asyncio.Protocol):
     def eof_received(self) -> bool:
         self._eof = True
         self._wake()
-        return True
+        return self._server._ssl is None  # keep a half-closed TCP connection; TLS cannot
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
-        self._server._connections.discard(self)
+        self._server._connection_closed(self)
         self._wake()
 
     def pause_writing(self) -> None:
@@ -342,10 +373,14 @@ class _Connection(asyncio.Protocol):
             await self._wait(remaining)
         return False
 
+    def _writable(self) -> bool:
+        transport = self._transport
+        return transport is not None and not self._gone and not transport.is_closing()
+
     async def _write(self, data: bytes) -> bool:
         """Write ``data`` honouring flow control; False if the client is gone."""
         transport = self._transport
-        if transport is None or self._gone or transport.is_closing():
+        if transport is None or not self._writable():
             return False
         transport.write(data)
         while self._paused and not self._gone:
@@ -499,6 +534,11 @@ class _Connection(asyncio.Protocol):
             return await self._send_error(reply, keep_alive)
         if isinstance(reply, JsonReply):
             return await self._send_json(reply, keep_alive)
+        if isinstance(reply, RawReply):
+            head = _response_head(
+                reply.status, list(reply.headers.items()), len(reply.body), keep_alive
+            )
+            return await self._write(head + reply.body) and keep_alive
         if isinstance(reply, StreamReply):
             return await self._send_stream(reply, keep_alive)
         return await self._send_error(
@@ -539,8 +579,17 @@ class _Connection(asyncio.Protocol):
         keep_alive = keep_alive and not plan.truncated
         server = self._server
         server._stream_started()
-        completed = False
+        completed = recorded = False
+
+        def record(ok: bool) -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                server._stream_finished(ok)
+
         try:
+            if reply.head_delay and not await self._pause(reply.head_delay):
+                return False
             if not await self._write(_response_head(200, headers, None, keep_alive)):
                 return False
             # Chunk k is due at start + k * delay: an absolute schedule, so coarse timers
@@ -551,7 +600,7 @@ class _Connection(asyncio.Protocol):
             if reply.first_delay and not await self._pause(reply.first_delay):
                 return False
             chunks, delay, count = plan.chunks, reply.delay, len(plan.chunks)
-            tail = b"" if plan.truncated else b"0\r\n\r\n"
+            tail = b"" if plan.truncated or plan.stalled else b"0\r\n\r\n"
             index = 0
             while index < count:
                 if delay and index:
@@ -564,27 +613,33 @@ class _Connection(asyncio.Protocol):
                     while end < count and start + end * delay <= now:
                         end += 1
                 data = chunks[index] if end == index + 1 else b"".join(chunks[index:end])
-                if end == count:
-                    completed = await self._write(data)
-                    if tail and completed:
-                        # The last frame is out; the terminating chunk may still fail.
-                        await self._write(tail)
-                    if not completed:
+                if end == count and not plan.stalled:
+                    if not self._writable():
                         return False
+                    # Counted before the last bytes go: a client that read them sees it.
+                    completed = True
+                    record(True)
+                    await self._write(data + tail)
                 elif not await self._write(data):
                     return False
                 index = end
+            if plan.stalled:
+                completed = False  # the stream never ends: leaving is a disconnect
+                while not self._gone:  # silent, connection open, until the client leaves
+                    await self._wait()
+                return False
             completed = True
             if plan.truncated:
                 self._close()
                 return False
             if count == 0:
+                record(True)
                 await self._write(tail)
             return keep_alive and not self._gone
         finally:
             if not completed:
                 self.abort()
-            server._stream_finished(completed)
+            record(completed)
 
 
 def _format_seconds(value: float) -> str:
@@ -652,6 +707,7 @@ class BedrockWireServer:
         self._changed = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
         self._disconnects = 0
+        self._accepted = 0
         self._active_streams = 0
         self._completed_streams = 0
         self._connections: set[_Connection] = set()
@@ -799,6 +855,23 @@ class BedrockWireServer:
         with self._lock:
             return self._completed_streams
 
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted so far (a client reusing its connection adds none)."""
+        with self._lock:
+            return self._accepted
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open now (from the server's side)."""
+        with self._lock:
+            return len(self._connections)
+
+    def wait_for_connections(self, open_at_most: int, timeout: float) -> bool:
+        """Block until at most ``open_at_most`` connections are open; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._connections) <= open_at_most, timeout)
+
     def wait_for_disconnect(self, timeout: float, count: int = 1) -> bool:
         """Block until at least ``count`` disconnects were seen; False on timeout."""
         with self._changed:
@@ -828,6 +901,17 @@ class BedrockWireServer:
             "InternalServerException",
             f"no scripted reply left for {request.operation} on model {request.model_id!r}",
         )
+
+    def _connection_opened(self, connection: _Connection) -> None:
+        with self._changed:
+            self._connections.add(connection)
+            self._accepted += 1
+            self._changed.notify_all()
+
+    def _connection_closed(self, connection: _Connection) -> None:
+        with self._changed:
+            self._connections.discard(connection)
+            self._changed.notify_all()
 
     def _stream_started(self) -> None:
         with self._changed:

@@ -1,0 +1,229 @@
+"""The body of a ConverseStream response from botocore, whatever produced it.
+
+This is the one place that touches botocore's and urllib3's private attributes. The fast
+path reads the undecoded body straight from the connection's socket reader
+(``EventStream._raw_stream`` -> urllib3 ``_fp`` -> ``http.client`` ``fp`` -> ``raw._sock``):
+one ``read1`` returns whatever has arrived (up to 64 KiB), so a burst of events is one read
+and nothing that arrived waits. Each attribute is checked when a response is opened; when
+one is missing, or the body is not a live urllib3 one (a vcrpy replay, a ``Stubber``, a
+fake client returning a list of events), the events botocore (or the fake) yields are used
+instead, with one DEBUG log line per reason. A source gives either raw bytes (for the frame
+decoder) or parsed ``(event type, body)`` pairs (straight into the accumulator).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import logging
+import socket
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ._chunked import Dechunker, TruncatedBody
+from .errors import StreamIntegrityError
+
+__all__ = ["Body", "Burst", "EventsBody", "SocketBody", "open_body"]
+
+logger = logging.getLogger("langchain_bedrock_stream")
+
+Burst = bytes | list[tuple[str, Any]]
+"""Raw event-stream bytes, or events botocore already parsed."""
+
+_READ_SIZE = 65536
+_logged: set[str] = set()
+
+
+def _note(reason: str) -> None:
+    if reason not in _logged:
+        _logged.add(reason)
+        logger.debug("reading ConverseStream events through botocore: %s", reason)
+
+
+class Body:
+    """A response body read in bursts; ``read()`` returns ``b""`` / ``[]`` at the end."""
+
+    done: bool = False
+    delimited_by_close: bool = False
+    """True for a body with neither a length nor chunked coding: its end is the connection
+    closing, which a cut connection looks the same as."""
+
+    def read(self) -> Burst:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go: a body read to its end already went back to the pool; otherwise the
+        connection is dropped (and a reader blocked in another thread wakes up)."""
+
+
+class SocketBody(Body):
+    """The fast path: bytes from the socket reader, chunked coding undone here."""
+
+    def __init__(self, raw: Any, response: http.client.HTTPResponse, sock: socket.socket):
+        self._raw = raw
+        self._response = response
+        self._buffered = response.fp
+        self._sock = sock
+        self._dechunk = Dechunker() if response.chunked else None
+        self._left: int | None = response.length
+        self.delimited_by_close = self._dechunk is None and self._left is None
+        self.done = False
+        if self._left == 0:  # an empty body: nothing to wait for
+            self._finish()
+
+    def read(self) -> bytes:
+        while not self.done:
+            if self._dechunk is not None and self._dechunk.error is not None:
+                raise self._dechunk.error
+            data: bytes = self._buffered.read1(_READ_SIZE)
+            body = self._take(data)
+            if body:
+                return body
+        return b""
+
+    def _take(self, data: bytes) -> bytes:
+        if not data:
+            if self._dechunk is None and self._left is None:  # delimited by closing
+                self._finish()
+                return b""
+            raise TruncatedBody("the connection closed before the response body ended")
+        if self._dechunk is not None:
+            body = self._dechunk.feed(data)
+            if self._dechunk.done:
+                self._finish()
+            return body
+        if self._left is not None:
+            data = data[: self._left]
+            self._left -= len(data)
+            if self._left == 0:
+                self._finish()
+        return data
+
+    def _finish(self) -> None:
+        """Close the ``http.client`` response (it never saw the body) and hand the
+        connection back to urllib3's pool. Nothing touches the socket after this: it may
+        already serve another call."""
+        self.done = True
+        try:
+            self._response.close()
+            self._raw.release_conn()
+        except Exception as exc:  # a connection not reused is a cost, not a failure
+            logger.debug("connection not returned to the pool: %r", exc)
+
+    def close(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes a reader blocked in recv
+        try:
+            self._raw.close()
+        except Exception as exc:
+            logger.debug("closing the response failed: %r", exc)
+
+
+class Read1Body(Body):
+    """A urllib3 body with no socket of its own (a vcrpy replay): read via ``read1``."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def read(self) -> bytes:
+        if self.done:
+            return b""
+        data: bytes = self._raw.read1(_READ_SIZE)
+        if not data:
+            self.done = True
+        return data
+
+    def close(self) -> None:
+        if not self.done:
+            self.done = True
+            try:
+                self._raw.close()
+            except Exception as exc:
+                logger.debug("closing the response failed: %r", exc)
+
+
+class EventsBody(Body):
+    """Events already parsed (botocore's ``EventStream``, or a list / generator a fake
+    client returned): one event per read, as ``(event type, body)`` pairs."""
+
+    def __init__(self, events: Any) -> None:
+        self._source = events
+        self._events: Iterator[Any] = iter(events)
+
+    def read(self) -> list[tuple[str, Any]]:
+        if self.done:
+            return []
+        for event in self._events:
+            if not isinstance(event, Mapping):
+                raise _not_a_stream(f"an event that is not a mapping: {type(event).__name__}")
+            pairs = list(event.items())
+            if pairs:
+                return pairs
+        self.done = True
+        return []
+
+    def close(self) -> None:
+        if not self.done:
+            self.done = True
+            close = getattr(self._source, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:
+                    logger.debug("closing the event stream failed: %r", exc)
+
+
+def _not_a_stream(what: str) -> StreamIntegrityError:
+    error = StreamIntegrityError(
+        f"converse_stream gave {what}, not an event stream", code="NotAnEventStream"
+    )
+    error.is_retryable = False  # the same client would give the same again
+    return error
+
+
+def events_of(response: Any) -> Any:
+    """The ``stream`` of a ``converse_stream`` response, checked to be iterable events."""
+    if not isinstance(response, Mapping):
+        raise _not_a_stream(f"a {type(response).__name__} instead of a response mapping")
+    stream = response.get("stream")
+    if stream is None or isinstance(stream, (str, bytes, Mapping)):
+        raise _not_a_stream(f"a {type(stream).__name__} as its 'stream'")
+    try:
+        iter(stream)
+    except TypeError:
+        raise _not_a_stream(f"a {type(stream).__name__} as its 'stream'") from None
+    return stream
+
+
+def open_body(response: Any) -> Body:
+    """The fastest body available for a ``converse_stream`` response."""
+    stream = events_of(response)
+    from botocore.eventstream import EventStream
+
+    if type(stream) is not EventStream:
+        _note(f"the client returned a {type(stream).__name__}, not botocore's EventStream")
+        return EventsBody(stream)
+    raw = getattr(stream, "_raw_stream", None)
+    if raw is None:
+        _note("botocore's EventStream has no _raw_stream")
+        return EventsBody(stream)
+    import urllib3
+
+    if not isinstance(raw, urllib3.HTTPResponse):
+        if callable(getattr(raw, "read1", None)):
+            return Read1Body(raw)  # a replayed body (vcrpy's own response): the same bytes
+        _note(f"the body is a {type(raw).__name__}, not a urllib3 response")
+        return EventsBody(stream)
+    response_fp = getattr(raw, "_fp", None)
+    if isinstance(response_fp, http.client.HTTPResponse):
+        sock = getattr(getattr(response_fp.fp, "raw", None), "_sock", None)
+        if isinstance(sock, socket.socket) and hasattr(raw, "release_conn"):
+            return SocketBody(raw, response_fp, sock)
+        _note("the http.client response has no socket reader (fp.raw._sock)")
+    if callable(getattr(raw, "read1", None)):
+        return Read1Body(raw)  # a replayed body (vcrpy): bytes without a socket
+    _note("the urllib3 response has neither _fp nor read1")
+    return EventsBody(stream)

@@ -1,0 +1,495 @@
+"""HTTP/1.1 on asyncio streams: send one signed request, read its answer in bursts.
+
+asyncio's TLS runs on memory buffers, so no read, handshake or connect ever blocks the
+event loop, on any loop (selector, Proactor, uvloop). Every wait has a deadline
+(``connect_timeout`` for connect, proxy tunnel and TLS handshakes; ``read_timeout`` for each
+write and read), and ending a response early aborts its socket at once. Finished
+connections wait in a keep-alive pool of the running loop, keyed by scheme, host, port and
+proxy, at most ``max_pool_connections`` idle per key; a connection goes back only when its
+body was read to the end. Failures are raised as botocore's own exceptions (what botocore
+raises for the same failure), so ``errors.map_error`` treats both paths alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import sys
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import SplitResult, urlsplit
+
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ProxyConnectionError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import SSLError as BotocoreSSLError
+from botocore.httpsession import ProxyConfiguration, mask_proxy_url
+
+from ._chunked import Dechunker, TruncatedBody
+
+__all__ = ["HttpSettings", "Response", "send"]
+
+T = TypeVar("T")
+
+_READ_SIZE = 65536
+_HEAD_LIMIT = 1 << 16
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_timeout = getattr(asyncio, "timeout", None)  # Python 3.11+
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """What botocore's ``Config`` (and environment) say about connections, ready to use.
+
+    Built off the event loop (loading a CA bundle reads files): see ``_capture``.
+    """
+
+    connect_timeout: float | None
+    read_timeout: float | None
+    tls: ssl.SSLContext
+    proxy_tls: ssl.SSLContext
+    proxies: ProxyConfiguration = field(repr=False)
+    forward_https: bool = False
+    max_pool_connections: int = 10
+    tcp_keepalive: bool = False
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy URL for ``url``, if any (botocore's own rule)."""
+        proxy: str | None = self.proxies.proxy_url_for(url)
+        return proxy
+
+
+async def _within(seconds: float | None, awaitable: Awaitable[T]) -> T:
+    """``await awaitable``, raising ``TimeoutError`` after ``seconds`` (``None``: no limit)."""
+    if seconds is None:
+        return await awaitable
+    if _timeout is not None:
+        async with _timeout(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # Python 3.10
+
+
+# --- connections and the keep-alive pool ----------------------------------------------------
+
+
+_Key = tuple[str, str, int, "str | None"]
+
+
+class _Connection:
+    """One open connection (plain, TLS, or TLS through a proxy tunnel)."""
+
+    __slots__ = ("key", "reader", "writer")
+
+    def __init__(self, key: _Key, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.key = key
+        self.reader = reader
+        self.writer = writer
+
+    def usable(self) -> bool:
+        return not (self.reader.at_eof() or self.writer.transport.is_closing())
+
+    def abort(self) -> None:
+        """Drop the connection now (no TLS close, no waiting)."""
+        self.writer.transport.abort()
+
+
+class _Idle:
+    """The idle connections of one event loop, dropped when the loop shuts down.
+
+    ``asyncio.run`` and ``asyncio.Runner`` close every async generator of a loop before
+    closing it; the watcher is one, so its ``finally`` drops the connections while the loop
+    still runs (a loop that is simply garbage-collected takes them along).
+    """
+
+    def __init__(self) -> None:
+        self.by_key: dict[_Key, list[_Connection]] = {}
+        self._watcher = self._watch()
+
+    async def start(self) -> None:
+        await self._watcher.__anext__()
+
+    async def _watch(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            self.drop_all()
+
+    def drop_all(self) -> None:
+        for idle in self.by_key.values():
+            for connection in idle:
+                connection.abort()
+        self.by_key.clear()
+
+    def take(self, key: _Key) -> _Connection | None:
+        idle = self.by_key.get(key)
+        while idle:
+            connection = idle.pop()
+            if connection.usable():
+                return connection
+            connection.abort()
+        return None
+
+    def give_back(self, connection: _Connection, limit: int) -> None:
+        idle = self.by_key.setdefault(connection.key, [])
+        if len(idle) < max(limit, 1) and connection.usable():
+            idle.append(connection)
+        else:
+            connection.abort()
+
+
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Idle] = weakref.WeakKeyDictionary()
+
+
+async def _idle() -> _Idle:
+    """The running loop's idle connections."""
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None:
+        pool = _pools[loop] = _Idle()
+        await pool.start()
+    return pool
+
+
+def _address(parts: SplitResult) -> tuple[str, int]:
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"no host in URL {parts.geturl()!r}")
+    return host, parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
+
+
+async def _connect(url: str, key: _Key, settings: HttpSettings) -> _Connection:
+    """A new connection to ``key``'s host (through its proxy), within ``connect_timeout``."""
+    scheme, host, port, proxy = key
+    try:
+        return await _within(settings.connect_timeout, _open(scheme, host, port, proxy, settings))
+    except TimeoutError as exc:
+        raise ConnectTimeoutError(endpoint_url=url, error=exc) from exc
+    except ssl.SSLError as exc:
+        raise BotocoreSSLError(endpoint_url=url, error=exc) from exc
+    except _ProxyRefused as exc:
+        raise ProxyConnectionError(proxy_url=mask_proxy_url(proxy or ""), error=exc) from exc
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        if proxy is not None:
+            raise ProxyConnectionError(proxy_url=mask_proxy_url(proxy), error=exc) from exc
+        raise EndpointConnectionError(endpoint_url=url, error=exc) from exc
+
+
+class _ProxyRefused(ConnectionError):
+    """The proxy answered CONNECT with something other than 2xx."""
+
+
+async def _open(
+    scheme: str, host: str, port: int, proxy: str | None, settings: HttpSettings
+) -> _Connection:
+    key: _Key = (scheme, host, port, proxy)
+    https = scheme == "https"
+    if proxy is None:
+        reader, writer = await asyncio.open_connection(
+            host,
+            port,
+            ssl=settings.tls if https else None,
+            server_hostname=host if https else None,
+            limit=_HEAD_LIMIT,
+        )
+    else:
+        parts = urlsplit(proxy)
+        proxy_host, proxy_port = _address(parts)
+        to_proxy_tls = parts.scheme == "https"
+        reader, writer = await asyncio.open_connection(
+            proxy_host,
+            proxy_port,
+            ssl=settings.proxy_tls if to_proxy_tls else None,
+            server_hostname=proxy_host if to_proxy_tls else None,
+            limit=_HEAD_LIMIT,
+        )
+        if https and not (to_proxy_tls and settings.forward_https):
+            try:
+                if sys.version_info < (3, 11):  # no StreamWriter.start_tls before 3.11
+                    raise _ProxyRefused("HTTPS through a proxy on the loop needs Python 3.11+")
+                await _tunnel(reader, writer, host, port, settings.proxies.proxy_headers_for(proxy))
+                await writer.start_tls(settings.tls, server_hostname=host)
+            except BaseException:
+                writer.transport.abort()
+                raise
+    if settings.tcp_keepalive:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    return _Connection(key, reader, writer)
+
+
+async def _tunnel(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    port: int,
+    proxy_headers: Mapping[str, str],
+) -> None:
+    """Ask the proxy for a tunnel to ``host:port`` (HTTP CONNECT)."""
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    lines += [f"{name}: {value}" for name, value in proxy_headers.items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    await writer.drain()
+    head = _parse_head(await reader.readuntil(b"\r\n\r\n"))
+    if not 200 <= head.status < 300:
+        raise _ProxyRefused(f"the proxy answered CONNECT with {head.status} {head.reason}")
+
+
+# --- request and response -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A response's status line and headers (lower-case names; repeats joined by ", ")."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    keep_alive: bool
+
+
+def _parse_head(head: bytes) -> _Head:
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ConnectionError(f"not an HTTP response: {lines[0][:80]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, _, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    keep_alive = parts[0] == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
+    return _Head(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, keep_alive)
+
+
+def _request_head(
+    method: str,
+    target: str,
+    host: str,
+    headers: Sequence[tuple[str, str | bytes]],
+    body: bytes,
+    extra: Mapping[str, str],
+) -> bytes:
+    out = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1")]
+    names = set()
+    for name, value in headers:
+        names.add(name.lower())
+        raw = value if isinstance(value, bytes) else str(value).encode("latin-1")
+        out.append(name.encode("latin-1") + b": " + raw + b"\r\n")
+    if "host" not in names:
+        out.insert(1, f"Host: {host}\r\n".encode("latin-1"))
+    if "content-length" not in names and "transfer-encoding" not in names:
+        out.append(f"Content-Length: {len(body)}\r\n".encode("latin-1"))
+    if "accept-encoding" not in names:
+        out.append(b"Accept-Encoding: identity\r\n")
+    for name, value in extra.items():
+        out.append(f"{name}: {value}\r\n".encode("latin-1"))
+    out.append(b"\r\n")
+    return b"".join(out)
+
+
+class _Stale(Exception):
+    """A kept-alive connection closed before answering: safe to send again."""
+
+
+class Response:
+    """One answer: status and headers, then the body in bursts via ``read()``.
+
+    The body ends at the end of its chunked coding, after ``Content-Length`` bytes, or when
+    the server closes (a close-delimited body). A body read to its end hands the connection
+    back to the pool; ``abort()`` drops it (safe at any time, also after the end).
+    """
+
+    def __init__(
+        self,
+        connection: _Connection,
+        head: _Head,
+        pool: _Idle,
+        *,
+        url: str,
+        settings: HttpSettings,
+        method: str,
+    ) -> None:
+        status, headers = head.status, head.headers
+        self.status = status
+        self.headers = headers
+        self.url = url
+        self._connection: _Connection | None = connection
+        self._settings = settings
+        self._pool = pool
+        self._keep = head.keep_alive
+        self._dechunk: Dechunker | None = None
+        self._left: int | None = None
+        self.done = False
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            self._left = 0
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            self._dechunk = Dechunker()
+        elif headers.get("content-length", "").strip().isdigit():
+            self._left = int(headers["content-length"])
+        else:
+            self._keep = False  # delimited by closing
+        self.delimited_by_close = self._dechunk is None and self._left is None
+        if self._left == 0:
+            self._finish()
+
+    async def read(self) -> bytes:
+        """The next burst of body bytes (all that has arrived, once any has); ``b""`` at
+        the end. Raises ``ReadTimeoutError`` after ``read_timeout`` without a byte."""
+        while not self.done:
+            connection = self._connection
+            assert connection is not None
+            if self._dechunk is not None and self._dechunk.error is not None:
+                self.abort()
+                raise self._dechunk.error
+            try:
+                data = await _within(
+                    self._settings.read_timeout, connection.reader.read(_READ_SIZE)
+                )
+            except TimeoutError as exc:
+                self.abort()
+                raise ReadTimeoutError(endpoint_url=self.url, error=exc) from exc
+            except (OSError, EOFError) as exc:
+                self.abort()
+                raise ConnectionClosedError(endpoint_url=self.url) from exc
+            body = self._take(data)
+            if body:
+                return body
+        return b""
+
+    async def read_all(self) -> bytes:
+        """The whole (rest of the) body."""
+        parts = []
+        while data := await self.read():
+            parts.append(data)
+        return b"".join(parts)
+
+    def _take(self, data: bytes) -> bytes:
+        if not data:
+            if self._dechunk is None and self._left is None:
+                self._finish()
+                return b""
+            self.abort()
+            raise TruncatedBody("the connection closed before the response body ended")
+        if self._dechunk is not None:
+            body = self._dechunk.feed(data)
+            if self._dechunk.done:
+                if self._dechunk.leftover:
+                    self._keep = False
+                self._finish()
+            return body
+        if self._left is not None:
+            if len(data) > self._left:
+                data = data[: self._left]
+                self._keep = False
+            self._left -= len(data)
+            if self._left == 0:
+                self._finish()
+        return data
+
+    def _finish(self) -> None:
+        self.done = True
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if self._keep:
+            self._pool.give_back(connection, self._settings.max_pool_connections)
+        else:
+            connection.abort()
+
+    def abort(self) -> None:
+        """Drop the connection unless the body already ended (then it is in the pool)."""
+        connection, self._connection = self._connection, None
+        self.done = True
+        if connection is not None:
+            connection.abort()
+
+    close = abort
+
+
+async def send(
+    method: str,
+    url: str,
+    headers: Sequence[tuple[str, str | bytes]],
+    body: bytes,
+    settings: HttpSettings,
+) -> Response:
+    """Send one request; the response once its status line and headers are in.
+
+    A kept-alive connection that turns out closed before answering is replaced by a new
+    one (once): the server never saw the request.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host, port = _address(parts)
+    proxy = settings.proxy_for(url)
+    key: _Key = (scheme, host, port, proxy)
+    forward = proxy is not None and (scheme == "http" or settings.forward_https)
+    target = url if forward else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    authority = f"[{host}]" if ":" in host else host
+    if port != _DEFAULT_PORTS.get(scheme):
+        authority += f":{port}"
+    extra = settings.proxies.proxy_headers_for(proxy) if forward and proxy else {}
+    head = _request_head(method, target, authority, headers, body, extra)
+    pool = await _idle()
+    while True:
+        connection = pool.take(key)
+        reused = connection is not None
+        if connection is None:
+            connection = await _connect(url, key, settings)
+        try:
+            answer = await _exchange(connection, head, body, url, settings, reused)
+        except _Stale:
+            connection.abort()
+            continue
+        except BaseException:
+            connection.abort()
+            raise
+        return Response(connection, answer, pool, url=url, settings=settings, method=method)
+
+
+async def _exchange(
+    connection: _Connection,
+    head: bytes,
+    body: bytes,
+    url: str,
+    settings: HttpSettings,
+    reused: bool,
+) -> _Head:
+    """Write the request, read the response head (skipping ``1xx`` interim answers)."""
+    reader, writer = connection.reader, connection.writer
+    try:
+        writer.write(head + body if len(body) < _READ_SIZE else head)
+        if len(body) >= _READ_SIZE:
+            writer.write(body)
+        await _within(settings.read_timeout, writer.drain())
+        while True:
+            answer = _parse_head(
+                await _within(settings.read_timeout, reader.readuntil(b"\r\n\r\n"))
+            )
+            if answer.status >= 200 or answer.status == 101:
+                return answer
+    except TimeoutError as exc:
+        raise ReadTimeoutError(endpoint_url=url, error=exc) from exc
+    except asyncio.IncompleteReadError as exc:
+        if reused and not exc.partial:
+            raise _Stale from exc
+        raise ConnectionClosedError(endpoint_url=url) from exc
+    except asyncio.LimitOverrunError as exc:
+        raise ConnectionClosedError(endpoint_url=url) from exc
+    except (ConnectionResetError, BrokenPipeError) as exc:
+        if reused:
+            raise _Stale from exc
+        raise ConnectionClosedError(endpoint_url=url) from exc
+    except OSError as exc:
+        raise ConnectionClosedError(endpoint_url=url) from exc

@@ -1,0 +1,179 @@
+"""A TCP service on 127.0.0.1 served by an asyncio loop in one background daemon thread.
+
+The relay and the proxy of the test kit run here, away from the event loop a test
+measures, so that their own work never shows up as the client's loop lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import threading
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TypeVar
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+_Service = TypeVar("_Service", bound="BackgroundService")
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (the kit never connects anywhere else)."""
+    return host.strip("[]").lower() in _LOOPBACK
+
+
+class BackgroundService:
+    """Listen on 127.0.0.1, hand each connection to :meth:`handle` in its own task.
+
+    Subclasses implement :meth:`handle`. Connections still open when :meth:`stop` runs,
+    or older than ``max_lifetime`` seconds, are closed: a service left running by a
+    failed test stops by itself.
+    """
+
+    thread_name = "bedrock-test-service"
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_lifetime: float = 120.0,
+    ) -> None:
+        self._ssl = ssl_context
+        self._max_lifetime = max_lifetime
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._port: int | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.lock = threading.Lock()
+
+    # -- subclass hook -----------------------------------------------------------------
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one accepted connection."""
+        raise NotImplementedError
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The TCP port listened on (known once started)."""
+        if self._port is None:
+            raise RuntimeError("the service is not started")
+        return self._port
+
+    def start(self: _Service) -> _Service:
+        """Bind and start serving in a background thread; returns ``self``."""
+        if self._thread is not None:
+            return self
+        self._ready.clear()
+        self._error = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            raise self._error
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close the listener and every connection, then join the thread."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if loop.is_running():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self: _Service) -> _Service:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- the loop thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        try:
+            self._server = loop.run_until_complete(
+                asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=self._ssl, backlog=2048)
+            )
+            self._port = int(self._server.sockets[0].getsockname()[1])
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await asyncio.wait_for(self.handle(reader, writer), self._max_lifetime)
+        except (asyncio.TimeoutError, ConnectionError, ssl.SSLError, OSError):
+            pass
+        except asyncio.CancelledError:  # stopping: end quietly (asyncio logs a cancelled
+            pass  # connection task as an error)
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        tasks = [task for task in self._tasks if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy bytes from ``reader`` to ``writer`` until EOF, then half-close ``writer``."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+        else:  # TLS has no half-close
+            writer.close()
+    except (ConnectionError, OSError):
+        writer.close()
+
+
+async def join_both(*jobs: Awaitable[None]) -> None:
+    """Run the two directions of a connection; when one fails, stop the other."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
