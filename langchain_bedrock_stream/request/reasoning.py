@@ -1,6 +1,5 @@
 """Reasoning options: ``reasoning_effort`` / ``thinking_budget`` -> the model family's
-``additionalModelRequestFields`` (:func:`reasoning_fields`), whether thinking is on, and the
-foundation model name they are read from.
+``additionalModelRequestFields`` (:func:`reasoning_fields`), and whether thinking is on.
 """
 
 from __future__ import annotations
@@ -9,37 +8,21 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .family import base_model_name
+
 REASONING_EFFORTS = ("none", "low", "medium", "high", "xhigh", "max")
 """Values of ``reasoning_effort``; each family accepts the subset listed in
 :func:`reasoning_fields`."""
 
-_GEO_PREFIXES = frozenset(
-    {"us", "eu", "apac", "ap", "global", "us-gov", "jp", "au", "ca", "sa", "amer", "in"}
-)
 _CLAUDE_VERSION = re.compile(
     r"claude-(?:(?P<major>\d)-(?P<minor>\d)-[a-z]|"
     r"(?:sonnet|opus|haiku|fable)-(?P<major2>\d+)(?:-(?P<minor2>\d{1,2})(?!\d))?)"
 )
 _THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384, "xhigh": 24576, "max": 32000}
 """``reasoning_effort`` -> ``budget_tokens`` for Claude models that take a thinking budget."""
-_THINKING_HEADROOM = 4096
+THINKING_HEADROOM = 4096
 """Answer tokens added to a thinking budget when ``max_tokens`` is not set."""
 _MIN_THINKING_BUDGET = 1024
-
-
-def base_model_name(model_id: str) -> str:
-    """The foundation model name inside ``model_id``.
-
-    A model or inference-profile ARN gives its resource name, and a cross-region or global
-    profile prefix (``us.``, ``eu.``, ``global.``, ...) is dropped:
-    ``us.anthropic.claude-sonnet-4-6`` -> ``anthropic.claude-sonnet-4-6``. An application
-    inference profile ARN names no model; pass ``base_model_id`` for those.
-    """
-    name = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
-    head, sep, rest = name.partition(".")
-    if sep and head.lower() in _GEO_PREFIXES and "." in rest:
-        return rest
-    return name
 
 
 def _claude_version(model: str) -> tuple[int, int] | None:

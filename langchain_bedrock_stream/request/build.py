@@ -10,9 +10,9 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from ._cache_points import _cache_point_block, check_cache_points
-from ._messages import to_converse_messages
-from ._reasoning_options import _THINKING_HEADROOM, reasoning_fields, thinking_enabled
+from .caching import cache_point, check_cache_points
+from .messages import to_converse_messages
+from .reasoning import THINKING_HEADROOM, reasoning_fields, thinking_enabled
 
 _INFERENCE_KEYS = {
     "max_tokens": "maxTokens",
@@ -124,11 +124,11 @@ def build_request(
     family = base_model_id or model_id
     system, turns = to_converse_messages(messages, model_id=model_id)
     if system_cache and system and "cachePoint" not in system[-1]:
-        system.append(_cache_point_block(cache_ttl))
+        system.append(cache_point(cache_ttl))
     if tools_cache and tool_config and tool_config.get("tools"):
         tools = list(tool_config["tools"])
         if "cachePoint" not in tools[-1]:
-            tools.append(_cache_point_block(cache_ttl))
+            tools.append(cache_point(cache_ttl))
         tool_config = {**tool_config, "tools": tools}
     request: dict[str, Any] = {"modelId": model_id, "messages": turns}
     if system:
@@ -143,7 +143,7 @@ def build_request(
         if isinstance(budget, int):
             max_tokens = inference.get("maxTokens")
             if max_tokens is None:
-                inference["maxTokens"] = budget + _THINKING_HEADROOM
+                inference["maxTokens"] = budget + THINKING_HEADROOM
             elif max_tokens <= budget:
                 raise ValueError(
                     f"max_tokens={max_tokens} must be greater than the thinking budget of "
