@@ -13,25 +13,28 @@ Modules, from the whole request down to the pieces of one block:
 - ``reasoning``: ``reasoning_effort`` / ``thinking_budget`` -> request fields.
 - ``caching``: cache points, ``cache_control`` markers and Bedrock's rules for them.
 - ``messages``: :func:`to_converse_messages`, the conversation rules and the converter table.
+- ``limits``: Bedrock's input limits (sizes, counts, dimensions, roles, Unicode).
 - ``media``: images, documents, video and audio: sources, formats, converters.
 - ``blocks``: what converters share; text, citations, reasoning, tool calls, raw blocks.
-- ``family``: what the builder needs to know about a model family.
+- ``family``: what the builder reads from the model description (``models``).
 """
 
 from .blocks import PLACEHOLDER_TEXT
-from .build import build_request
-from .caching import MAX_CACHE_POINTS, check_cache_points
+from .build import NO_TOOL_CHOICE, build_request
+from .caching import MAX_CACHE_POINTS, check_cache_points, create_cache_point
 from .family import base_model_name
 from .messages import to_converse_messages
 from .reasoning import REASONING_EFFORTS, reasoning_fields, thinking_enabled
 
 __all__ = [
     "MAX_CACHE_POINTS",
+    "NO_TOOL_CHOICE",
     "PLACEHOLDER_TEXT",
     "REASONING_EFFORTS",
     "base_model_name",
     "build_request",
     "check_cache_points",
+    "create_cache_point",
     "reasoning_fields",
     "thinking_enabled",
     "to_converse_messages",

@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langchain_bedrock_stream.accumulator import parse_tool_input
-
-from .family import ReasoningMode
+from ..accumulator import parse_tool_input
+from ..models import FamilyProfile
+from ..models import ReasoningHistory as ReasoningMode
 
 PLACEHOLDER_TEXT = "."
 """Text sent where Bedrock rejects emptiness (where: see the docstring of ``messages``)."""
@@ -78,7 +78,7 @@ def first(block: Mapping[str, Any], *keys: str) -> Any:
 
 def is_blank(text: Any) -> bool:
     """Whether ``text`` is a string Bedrock rejects as a text block: empty or whitespace."""
-    return isinstance(text, str) and not text
+    return isinstance(text, str) and not text.strip()
 
 
 # --- what one conversion carries ------------------------------------------------------------
@@ -144,6 +144,8 @@ class Ctx:
     role: Role
     names: DocumentNames
     reasoning: ReasoningMode = "native"
+    profile: FamilyProfile | None = None
+    """The model family's profile when the family table knows the model."""
 
 
 # --- raw Converse blocks --------------------------------------------------------------------
@@ -185,6 +187,15 @@ def is_raw(block: Any) -> bool:
     return isinstance(block, Mapping) and len(block) == 1 and next(iter(block)) in CONTENT_KEYS
 
 
+def _blank_citations(cited: Any) -> bool:
+    if not isinstance(cited, Mapping):
+        return False
+    content = cited.get("content")
+    return isinstance(content, list) and all(
+        isinstance(item, Mapping) and is_blank(item.get("text")) for item in content
+    )
+
+
 def raw_block(block: Mapping[str, Any]) -> list[Block]:
     """A raw Converse block as sent (``cache_control`` / ``index`` keys aside)."""
     body = {key: value for key, value in block.items() if key not in ("cache_control", "index")}
@@ -194,7 +205,7 @@ def raw_block(block: Mapping[str, Any]) -> list[Block]:
             f"of {sorted(CONTENT_KEYS)}",
             block,
         )
-    if is_blank(body.get("text")):
+    if body.get("text") == "" or _blank_citations(body.get("citationsContent")):
         return []
     return [_with_decoded_bytes(dict(body))]
 
@@ -243,11 +254,11 @@ def _citation(item: Any, block: Any) -> Block:
 
 def text(block: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     """``text`` blocks, with Bedrock ``citations`` or LangChain ``citation`` annotations as
-    ``citationsContent``. Blank text is dropped: Bedrock rejects whitespace-only text."""
+    ``citationsContent``. Empty text is dropped (whitespace: see ``messages``)."""
     value = block.get("text")
     if not isinstance(value, str):
         raise Unconvertible("'text' must be a string", block)
-    if is_blank(value):
+    if not value:
         return []
     citations = block.get("citations") or block.get("annotations")
     if not citations:
@@ -332,7 +343,7 @@ def reasoning(block: Mapping[str, Any], ctx: Ctx) -> list[Block]:
             return []
         return [{"reasoningContent": {"redactedContent": b64decode(parts.redacted, block)}}]
     if ctx.reasoning == "think_tags":
-        return [{"text": f"<think>\n{parts.text}\n</think>"}] if parts.text else []
+        return [{"text": f"<think>\n{parts.text}\n</think>"}] if parts.text.strip() else []
     if not parts.signature and (ctx.reasoning == "signed_only" or not parts.text):
         return []
     reasoning_text: Block = {"text": parts.text}

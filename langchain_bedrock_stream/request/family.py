@@ -1,46 +1,30 @@
-"""What the request builder needs to know about a model family, read from the model id.
+"""What the request builder reads about a model, from the one model description.
 
-Each answer is a small function of the foundation model name (:func:`base_model_name`), so a
-fuller model description can replace this module without touching the converters.
+:func:`~langchain_bedrock_stream.models.describe` parses the id and holds the family profile;
+this module only adapts it to the builder's questions.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
-ReasoningMode = Literal["native", "think_tags", "signed_only"]
-
-_GEO_PREFIXES = frozenset(
-    {"us", "eu", "apac", "ap", "global", "us-gov", "jp", "au", "ca", "sa", "amer", "in"}
-)
+from ..models import FamilyProfile, ModelDescription, describe, parse_model_id
 
 
 def base_model_name(model_id: str) -> str:
-    """The foundation model name inside ``model_id``.
+    """The foundation model id inside ``model_id`` (version kept, prefix dropped).
 
-    A model or inference-profile ARN gives its resource name, and a cross-region or global
-    profile prefix (``us.``, ``eu.``, ``global.``, ...) is dropped:
-    ``us.anthropic.claude-sonnet-4-6`` -> ``anthropic.claude-sonnet-4-6``. An application
-    inference profile ARN names no model; pass ``base_model_id`` for those.
+    ``us.anthropic.claude-sonnet-4-6`` -> ``anthropic.claude-sonnet-4-6``; an ARN that names
+    no model (application inference profile) gives its resource id: pass ``base_model_id``
+    for those.
     """
-    name = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
-    head, sep, rest = name.partition(".")
-    if sep and head.lower() in _GEO_PREFIXES and "." in rest:
-        return rest
-    return name
+    parsed = parse_model_id(model_id)
+    return parsed.base or parsed.resource or model_id
 
 
-def reasoning_mode(model_id: str | None) -> ReasoningMode:
-    """How earlier reasoning goes back to ``model_id``.
+def description(model_id: str | None, base_model_id: str | None = None) -> ModelDescription | None:
+    """The model's description, or ``None`` when no model is named (conversion only)."""
+    return describe(model_id, base_model_id) if model_id else None
 
-    DeepSeek-R1 rejects ``reasoningContent`` in history: its reasoning is sent as
-    ``<think>...</think>`` text (the form Bedrock accepted in recorded traffic). Anthropic
-    models reject reasoning without a signature: unsigned reasoning is left out. Other
-    models get ``reasoningContent`` as it is.
-    """
-    model = (model_id or "").lower()
-    if "deepseek.r1" in model:
-        return "think_tags"
-    if "anthropic." in model or "claude" in model:
-        return "signed_only"
-    return "native"
+
+def known_profile(model: ModelDescription | None) -> FamilyProfile | None:
+    """The family profile when the family table knows the model, else ``None``."""
+    return model.profile if model is not None and model.known else None

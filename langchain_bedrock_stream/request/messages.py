@@ -9,8 +9,15 @@
   message (Anthropic models reject text before tool results).
 - ``AIMessage.tool_calls`` are the authority on tool arguments (one ``toolUse`` per id);
   ``invalid_tool_calls`` are replayed with ``{}`` input so their error results still match.
-- Empty text blocks are dropped. A message left with no content is dropped too (its
-  neighbours then merge); Bedrock rejects empty content lists, and dropping invents nothing.
+- Empty text blocks are dropped, and so are whitespace-only ones where Bedrock rejects them
+  ("text content blocks must contain non-whitespace text"): in assistant turns (the ``" "``
+  after a citations answer, the ``"\n\n"`` before a tool call) and system content, and in a
+  user message or tool result whose text is all blank. (A whitespace separator beside other
+  user content is accepted, as recorded traffic shows, and is kept.) A message left with no
+  content is dropped too (its neighbours then merge); Bedrock rejects empty content lists,
+  and dropping invents nothing. A final assistant turn (a prefill) loses its trailing
+  whitespace, which Bedrock also rejects.
+- ``toolResult.status`` is sent only to families that accept it (and when no model is named).
 - The placeholder text ``"."`` is added only where Bedrock would reject the request
   otherwise: a ``toolResult`` with no content (rejected for ``status="error"`` and by several
   models for success), a history whose first turn is the assistant's (Bedrock requires the
@@ -25,6 +32,7 @@ as ``{"json": value}`` exactly as given (keys are never renamed).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -50,11 +58,13 @@ from .blocks import (
     block_kind,
     extras,
     invalid_tool_call,
+    is_blank,
     is_raw,
     raw_block,
 )
 from .caching import cache_marker
-from .family import reasoning_mode
+from .family import description, known_profile
+from .limits import check_blocks, check_turn
 
 # --- tool results ---------------------------------------------------------------------------
 
@@ -72,6 +82,7 @@ def tool_result(
     if not tool_use_id:
         raise Unconvertible("a tool result needs the id of its tool use", block)
     converted, trailing = _tool_result_content(content, ctx)
+    converted = without_blank_text(converted, "user")
     result: Block = {
         "toolUseId": tool_use_id,
         "content": converted or [{"text": PLACEHOLDER_TEXT}],
@@ -190,18 +201,38 @@ def convert_block(block: Any, ctx: Ctx) -> list[Block]:
         raw = raw_block(block)
         if raw and isinstance(raw[0].get("document"), Mapping):
             ctx.names.note(raw[0]["document"].get("name"))
+        check_blocks(raw, ctx.role, ctx.profile, block)
         return [*raw, *cache_marker(block)]
     converter = CONVERTERS.get(kind) if isinstance(kind, str) else None
     if converter is None:
         raise Unconvertible(f"unknown block type; known types: {sorted(CONVERTERS)}", block)
-    return [*converter(block, ctx), *cache_marker(block)]
+    converted = converter(block, ctx)
+    check_blocks(converted, ctx.role, ctx.profile, block)
+    return [*converted, *cache_marker(block)]
+
+
+def _is_blank_text(block: Block) -> bool:
+    return "text" in block and is_blank(block["text"])
+
+
+def without_blank_text(content: list[Block], role: Role) -> list[Block]:
+    """``content`` without the whitespace-only text blocks Bedrock would reject: all of them
+    in assistant and system content, and in user content when nothing but blank text (and
+    cache points) is left."""
+    if role == "user" and not all(_is_blank_text(b) or "cachePoint" in b for b in content):
+        return content
+    kept = [block for block in content if not _is_blank_text(block)]
+    if role == "user" and all("cachePoint" in block for block in kept):
+        return []
+    return kept
 
 
 def _convert_content(content: Any, ctx: Ctx) -> list[Block]:
     items = [content] if isinstance(content, str) else list(content or [])
     if ctx.role == "assistant":
         items = blocks.merge_split_reasoning(items)
-    return [converted for item in items for converted in convert_block(item, ctx)]
+    converted = [block for item in items for block in convert_block(item, ctx)]
+    return without_blank_text(converted, ctx.role)
 
 
 # --- one message ----------------------------------------------------------------------------
@@ -299,13 +330,93 @@ def _tool_results_first(content: list[Block]) -> list[Block]:
     return results + [block for block in content if "toolResult" not in block]
 
 
-def _finish_turns(turns: list[Block]) -> list[Block]:
+def _strip_final_assistant_text(turns: list[Block]) -> None:
+    """Bedrock rejects a final assistant turn (a prefill) whose text ends in whitespace."""
+    if not turns or turns[-1]["role"] != "assistant":
+        return
+    content = turns[-1]["content"]
+    if content and "text" in content[-1]:
+        stripped = content[-1]["text"].rstrip()
+        if stripped:
+            content[-1] = {**content[-1], "text": stripped}
+        else:
+            content.pop()
+    if not content:
+        turns.pop()
+
+
+def _without_status(block: Block) -> Block:
+    if "toolResult" not in block or "status" not in block["toolResult"]:
+        return block
+    return {"toolResult": {k: v for k, v in block["toolResult"].items() if k != "status"}}
+
+
+def _finish_turns(turns: list[Block], *, keep_status: bool) -> list[Block]:
+    _strip_final_assistant_text(turns)
     for turn in turns:
         if turn["role"] == "user":
             turn["content"] = _tool_results_first(turn["content"])
+            if not keep_status:
+                turn["content"] = [_without_status(block) for block in turn["content"]]
     if not turns or turns[0]["role"] == "assistant":
         turns.insert(0, {"role": "user", "content": [{"text": PLACEHOLDER_TEXT}]})
     return turns
+
+
+def has_tool_blocks(turns: Sequence[Block]) -> bool:
+    """Whether any turn holds a ``toolUse`` or ``toolResult`` block."""
+    return any("toolUse" in block or "toolResult" in block for t in turns for block in t["content"])
+
+
+def _call_text(use: Mapping[str, Any]) -> str:
+    args = use.get("input")
+    if not args:
+        return f"[Called {use.get('name')}]"
+    return f"[Called {use.get('name')} with {json.dumps(args, ensure_ascii=False, default=str)}]"
+
+
+def _result_blocks(result: Mapping[str, Any], names: Mapping[Any, Any]) -> list[Block]:
+    name = names.get(result.get("toolUseId"), "a tool")
+    parts: list[str] = []
+    media: list[Block] = []
+    for item in result.get("content") or ():
+        if "text" in item:
+            parts.append(item["text"])
+        elif "json" in item:
+            parts.append(json.dumps(item["json"], ensure_ascii=False, default=str))
+        else:
+            media.append(dict(item))
+    label = "Error from" if result.get("status") == "error" else "Result of"
+    return [{"text": f"[{label} {name}: {' '.join(parts)}]"}, *media]
+
+
+def tool_history_as_text(turns: list[Block]) -> list[Block]:
+    """``turns`` with ``toolUse`` / ``toolResult`` blocks written as text.
+
+    Bedrock rejects tool blocks in a request without ``toolConfig``, and a request without
+    tools (none bound, or ``tool_choice="none"``) must not let the model call any. So the
+    history is kept as text the model can read (``[Called f with {...}]``, ``[Result of f:
+    ...]``), as ChatBedrockConverse does; images, documents and video from tool results stay
+    as blocks of the user turn.
+    """
+    names = {
+        block["toolUse"].get("toolUseId"): block["toolUse"].get("name")
+        for turn in turns
+        for block in turn["content"]
+        if "toolUse" in block
+    }
+    rewritten: list[Block] = []
+    for turn in turns:
+        content: list[Block] = []
+        for block in turn["content"]:
+            if "toolUse" in block:
+                content.append({"text": _call_text(block["toolUse"])})
+            elif "toolResult" in block:
+                content.extend(_result_blocks(block["toolResult"], names))
+            else:
+                content.append(block)
+        rewritten.append({"role": turn["role"], "content": content})
+    return rewritten
 
 
 def conversion_error(index: int, message: Any, err: Unconvertible) -> InputConversionError:
@@ -318,33 +429,57 @@ def conversion_error(index: int, message: Any, err: Unconvertible) -> InputConve
     )
 
 
+def _turn_error(indices: list[int], reason: str) -> InputConversionError:
+    which = f"message {indices[0]}" if len(indices) == 1 else f"messages {indices}"
+    return InputConversionError(
+        f"{which} (one Converse message after merging): {reason}", message_index=indices[0]
+    )
+
+
 def to_converse_messages(
-    messages: Sequence[BaseMessage], *, model_id: str | None = None
+    messages: Sequence[BaseMessage],
+    *,
+    model_id: str | None = None,
+    base_model_id: str | None = None,
 ) -> tuple[list[Block], list[Block]]:
     """Convert LangChain messages to Converse ``(system, messages)``.
 
-    See the module docstring for the merging, empty-content and first-turn rules.
-    ``model_id``, when given, adapts earlier reasoning to models that reject it (DeepSeek-R1:
-    ``<think>`` text; Anthropic: unsigned reasoning left out).
+    See the module docstring for the merging, empty-content and first-turn rules, and
+    :mod:`.limits` for the input limits checked. ``model_id`` (with ``base_model_id`` when
+    the id hides the model), when given, adapts the request to the model's family: earlier
+    reasoning for models that reject it (DeepSeek-R1: ``<think>`` text; Anthropic: unsigned
+    reasoning left out), ``toolResult.status`` only where accepted, and media kinds the
+    family does not take refused.
     Raises ``InputConversionError`` (naming the message index and block type) for input
-    that cannot be converted.
+    that cannot be converted or breaks a limit.
     """
+    model = description(model_id, base_model_id)
+    profile = known_profile(model)
+    reasoning = model.profile.reasoning_history if model is not None else "native"
     names = DocumentNames()
-    reasoning = reasoning_mode(model_id)
     system: list[Block] = []
     turns: list[Block] = []
+    sources: list[list[int]] = []
     for index, message in enumerate(messages):
         try:
             role = _role_of(message)
-            converted = _convert_message(message, Ctx(role, names, reasoning))
+            converted = _convert_message(message, Ctx(role, names, reasoning, profile))
+            check_blocks(converted, role, profile)
         except Unconvertible as err:
             raise conversion_error(index, message, err) from None
         if role == "system":
             system.extend(converted)
         elif turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(converted)
+            sources[-1].append(index)
         elif converted:
             turns.append({"role": role, "content": converted})
+            sources.append([index])
+    for turn, indices in zip(turns, sources, strict=True):
+        reason = check_turn(turn)
+        if reason is not None:
+            raise _turn_error(indices, reason)
     if not messages:
         return system, turns
-    return system, _finish_turns(turns)
+    keep_status = model is None or model.profile.tool_result_status
+    return system, _finish_turns(turns, keep_status=keep_status)
