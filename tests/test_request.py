@@ -1158,7 +1158,7 @@ AUDIO_MODEL = "us.example.audio-model-v1:0"
 
 def test_audio_forms() -> None:
     wav = base64.b64encode(b"RIFF....WAVE").decode()
-    block = {"type": "audio", "base64": wav, "mime_type": "audio/wav"}
+    block: dict[str, Any] = {"type": "audio", "base64": wav, "mime_type": "audio/wav"}
     assert user_turn_of(block, AUDIO_MODEL) == [
         {"audio": {"format": "wav", "source": {"bytes": b"RIFF....WAVE"}}}
     ]

@@ -460,7 +460,9 @@ def test_an_image_in_a_tool_result_is_allowed_and_checked() -> None:
     ],
 )
 def test_invalid_unicode_is_refused(message: BaseMessage, pattern: str) -> None:
-    messages = [message] if isinstance(message, HumanMessage) else [message, HumanMessage("q")]
+    messages: list[BaseMessage] = [message]
+    if not isinstance(message, HumanMessage):
+        messages.append(HumanMessage("q"))
     refused(messages, pattern)
 
 
