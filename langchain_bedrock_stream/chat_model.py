@@ -27,7 +27,7 @@ from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client
 from .errors import BedrockError, InputConversionError
-from .request import base_model_name, build_request
+from .request import NO_TOOL_CHOICE, base_model_name, build_request, create_cache_point
 from .retry import RetryPolicy, resolve_policy
 from .tools import (
     check_tool_choice,
@@ -64,8 +64,15 @@ _PER_CALL = {
     "cache_system",
     "cache_tools",
     "cache_ttl",
+    "cache_messages",
+    "cache_control",
     "stream",
 }
+
+
+def _with_none_choice(config: dict[str, Any], tool_choice: Any) -> dict[str, Any]:
+    """``tool_choice="none"`` marked for the request builder, which then sends no tools."""
+    return {**config, "toolChoice": dict(NO_TOOL_CHOICE)} if tool_choice == "none" else config
 
 
 def _guard_last_user_turn(messages: list[dict[str, Any]]) -> None:
@@ -206,9 +213,13 @@ class ChatBedrockStream(BaseChatModel):
     """Put a ``cachePoint`` after the system prompt (prompt caching)."""
     cache_tools: bool = False
     """Put a ``cachePoint`` after the tool definitions (prompt caching)."""
+    cache_messages: bool = False
+    """Keep a growing conversation cached: a ``cachePoint`` at the end of the conversation and
+    one where the previous call's conversation ended, so each call reads what the one before
+    wrote (within the 4 cache points a request may hold)."""
     cache_ttl: Literal["5m", "1h"] | None = None
-    """Time to live of the cache points ``cache_system`` / ``cache_tools`` add (the model's
-    default when unset). A request holds at most 4 cache points in all."""
+    """Time to live of the cache points ``cache_system`` / ``cache_tools`` / ``cache_messages``
+    add (the model's default when unset). A request holds at most 4 cache points in all."""
     count_tokens_via_api: bool = False
     """``get_num_tokens_from_messages`` asks Bedrock's CountTokens API (a network call,
     Anthropic Claude models) instead of estimating locally."""
@@ -418,14 +429,14 @@ class ChatBedrockStream(BaseChatModel):
                 inference[key] = value
         stops = stop or kwargs.get("stop") or kwargs.get("stop_sequences") or self.stop_sequences
         if stops:
-            inference["stopSequences"] = list(stops)
+            inference["stopSequences"] = [stops] if isinstance(stops, str) else list(stops)
 
         tools_config = kwargs.get("tool_config")
         if tools_config is None and kwargs.get("tools"):
             tools = convert_tools(kwargs["tools"])
             choice = convert_tool_choice(kwargs.get("tool_choice"), tool_names(tools))
             self._check_choice(choice, kwargs)
-            tools_config = tool_config(tools, choice)
+            tools_config = _with_none_choice(tool_config(tools, choice), kwargs.get("tool_choice"))
 
         system_messages: list[BaseMessage] = []
         if self.system:
@@ -451,7 +462,9 @@ class ChatBedrockStream(BaseChatModel):
             output_config=pick("output_config", self.output_config),
             system_cache=pick("cache_system", self.cache_system),
             tools_cache=pick("cache_tools", self.cache_tools),
+            messages_cache=pick("cache_messages", self.cache_messages),
             cache_ttl=pick("cache_ttl", self.cache_ttl),
+            cache_control=kwargs.get("cache_control"),
             base_model_id=self.base_model_id,
             **self._reasoning(kwargs),
         )
@@ -705,6 +718,13 @@ class ChatBedrockStream(BaseChatModel):
 
     # --- tools and structured output ---
 
+    @classmethod
+    def create_cache_point(
+        cls, cache_type: str = "default", ttl: str | None = None
+    ) -> dict[str, Any]:
+        """A ``cachePoint`` block for message content, system content or a tool list."""
+        return create_cache_point(cache_type, ttl)
+
     def bind_tools(
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | Any],
@@ -715,11 +735,13 @@ class ChatBedrockStream(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (LangChain tools, pydantic models, functions, JSON schemas, Converse
         ``toolSpec``/``systemTool`` dicts). ``tool_choice``: "auto", "any"/"required"/True,
-        a tool name, or "none" (tools sent, no choice forced)."""
+        a tool name, or "none" (no tool may be called: Converse has no such choice, so the
+        request carries no tools and tool history goes as text)."""
         converted = convert_tools(tools, strict=strict)
         choice = convert_tool_choice(tool_choice, tool_names(converted))
         self._check_choice(choice, kwargs)
-        return self.bind(tool_config=tool_config(converted, choice), **kwargs)
+        config = _with_none_choice(tool_config(converted, choice), tool_choice)
+        return self.bind(tool_config=config, **kwargs)
 
     def _check_choice(self, choice: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> None:
         """A forced tool choice the model family does not accept fails here, not at AWS."""
