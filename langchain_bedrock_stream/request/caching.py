@@ -46,10 +46,12 @@ def cache_point(ttl: str | None = None) -> Block:
     return {"cachePoint": point}
 
 
-def create_cache_point(ttl: str | None = None) -> Block:
+def create_cache_point(cache_type: str = "default", ttl: str | None = None) -> Block:
     """A cache point block to put in message content, system content or a tool list:
-    everything before it is cached. ``ttl``: ``"5m"`` or ``"1h"`` (the model's default when
-    unset)."""
+    everything before it is cached. ``cache_type``: ``"default"``, the only type Bedrock
+    has; ``ttl``: ``"5m"`` or ``"1h"`` (the model's default when unset)."""
+    if cache_type != "default":
+        raise ValueError(f"Bedrock's only cache point type is 'default', got {cache_type!r}")
     return cache_point(ttl)
 
 
