@@ -267,3 +267,78 @@ def test_cache_messages_field_reaches_the_wire(server: BedrockWireServer) -> Non
     server.enqueue(converse_reply())
     model.invoke(CONVERSATION, cache_messages=False)
     assert points(sent(server)) == {}
+
+
+# --- agents: prompt-caching middleware -----------------------------------------------------------
+
+
+def test_prompt_caching_middleware_caches_an_agents_calls(server: BedrockWireServer) -> None:
+    from langchain.agents import create_agent
+
+    from langchain_bedrock_stream.middleware import PromptCachingMiddleware
+
+    model = ChatBedrockStream(
+        model=CLAUDE, region_name="us-east-1", endpoint_url=server.endpoint_url
+    )
+    agent = create_agent(
+        model, system_prompt="You are terse.", middleware=[PromptCachingMiddleware(ttl="1h")]
+    )
+    server.enqueue(converse_reply())
+    server.enqueue(converse_reply())
+    state = agent.invoke({"messages": [HumanMessage("hi")]})
+    state["messages"].append(HumanMessage("again"))
+    agent.invoke(state)
+    body = sent(server)
+    assert body["system"] == [{"text": "You are terse."}, POINT_1H]
+    assert body["messages"][-1]["content"][-1] == POINT_1H
+    assert points(body)["messages[0]"] == [1]
+    stored = [m.content for m in state["messages"]]
+    assert all("cachePoint" not in str(content) for content in stored)
+
+
+def test_prompt_caching_middleware_honours_min_messages_and_unsupported_models(
+    server: BedrockWireServer,
+) -> None:
+    from langchain.agents import create_agent
+
+    from langchain_bedrock_stream.middleware import PromptCachingMiddleware
+
+    model = ChatBedrockStream(
+        model=CLAUDE, region_name="us-east-1", endpoint_url=server.endpoint_url
+    )
+    agent = create_agent(model, middleware=[PromptCachingMiddleware(min_messages_to_cache=3)])
+    server.enqueue(converse_reply())
+    agent.invoke({"messages": [HumanMessage("hi")]})
+    assert points(sent(server)) == {}
+
+    llama = ChatBedrockStream(
+        model=LLAMA, region_name="us-east-1", endpoint_url=server.endpoint_url
+    )
+    strict = create_agent(
+        llama, middleware=[PromptCachingMiddleware(unsupported_model_behavior="raise")]
+    )
+    with pytest.raises(ValueError, match="does not support prompt caching"):
+        strict.invoke({"messages": [HumanMessage("hi")]})
+    lenient = create_agent(llama, middleware=[PromptCachingMiddleware()])
+    server.enqueue(converse_reply())
+    with pytest.warns(UserWarning, match="does not support prompt caching"):
+        lenient.invoke({"messages": [HumanMessage("hi")]})
+    assert points(sent(server)) == {}
+
+
+def test_langchain_aws_middleware_skips_this_class(server: BedrockWireServer) -> None:
+    """Why PromptCachingMiddleware exists: langchain-aws's checks the class (isinstance) and
+    sends this model's calls uncached, with a warning."""
+    from langchain.agents import create_agent
+    from langchain_aws.middleware.prompt_caching import BedrockPromptCachingMiddleware
+
+    model = ChatBedrockStream(
+        model=CLAUDE, region_name="us-east-1", endpoint_url=server.endpoint_url
+    )
+    agent = create_agent(
+        model, system_prompt="You are terse.", middleware=[BedrockPromptCachingMiddleware()]
+    )
+    server.enqueue(converse_reply())
+    with pytest.warns(UserWarning, match="only supports ChatBedrock and ChatBedrockConverse"):
+        agent.invoke({"messages": [HumanMessage("hi")]})
+    assert points(sent(server)) == {}
