@@ -13,6 +13,7 @@ make the turn. Sizes are checked for inline bytes; S3 sources are Bedrock's to c
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -157,22 +158,27 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+_INVALID_TEXT = re.compile("[\x00\ud800-\udfff]")
+"""NUL, and surrogate code points: text holding one cannot be encoded as UTF-8 (a lone
+surrogate from broken input, typically)."""
+
+
 def _check_text(block: Block, named: Any) -> None:
     for text in _strings(block):
-        if "\x00" in text:
-            at = text.index("\x00")
+        found = _INVALID_TEXT.search(text)
+        if found is None:
+            continue
+        at, char = found.start(), found.group()
+        if char == "\x00":
             raise Unconvertible(
                 f"text holds a NUL character at offset {at}; Bedrock takes text without NUL",
                 named,
             )
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as err:
-            raise Unconvertible(
-                f"text holds a lone surrogate {text[err.start]!r} at offset {err.start}; Bedrock "
-                "takes valid Unicode only",
-                named,
-            ) from None
+        raise Unconvertible(
+            f"text holds a lone surrogate {char!r} at offset {at}; Bedrock takes valid Unicode "
+            "only",
+            named,
+        )
 
 
 def _media_in(block: Block) -> Iterator[tuple[str, Any]]:
