@@ -115,7 +115,7 @@ def weather_call(call_id: str = "t1", text: str = "") -> AIMessage:
 # --- whitespace-only text ---------------------------------------------------------------------
 
 
-def test_blank_block_after_a_citations_answer_is_not_sent() -> None:
+def test_blank_block_after_a_citations_answer_is_replaced() -> None:
     cited = {
         "type": "text",
         "text": "Revenue grew.",
@@ -132,7 +132,8 @@ def test_blank_block_after_a_citations_answer_is_not_sent() -> None:
                 "content": [{"text": "Revenue grew."}],
                 "citations": [{"title": "report", "sourceContent": [{"text": "grew 5%"}]}],
             }
-        }
+        },
+        {"text": "."},  # as ChatBedrockConverse sends it (recorded: test_citations_v1)
     ]
 
 
@@ -142,7 +143,7 @@ def test_blank_text_before_a_tool_call_is_not_sent() -> None:
     request = checked(
         [HumanMessage("Weather?"), call, ToolMessage("sunny", tool_call_id="t1")], tool_config=TOOLS
     )
-    assert request["messages"][1]["content"] == [
+    assert request["messages"][1]["content"] == [  # blank content beside tool calls: dropped
         {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Oslo"}}}
     ]
 
@@ -150,6 +151,13 @@ def test_blank_text_before_a_tool_call_is_not_sent() -> None:
 def test_blank_human_message_is_dropped_and_its_neighbours_merge() -> None:
     request = checked([HumanMessage("  \n"), HumanMessage("Hello")])
     assert request["messages"] == [{"role": "user", "content": [{"text": "Hello"}]}]
+
+
+def test_blank_assistant_message_is_dropped_and_its_neighbours_merge() -> None:
+    request = checked(
+        [HumanMessage("a"), AIMessage([" ", {"type": "text", "text": "\n"}]), HumanMessage("b")]
+    )
+    assert request["messages"] == [{"role": "user", "content": [{"text": "a"}, {"text": "b"}]}]
 
 
 def test_blank_human_blocks_are_dropped_with_their_cache_marker() -> None:

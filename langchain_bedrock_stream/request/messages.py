@@ -9,14 +9,15 @@
   message (Anthropic models reject text before tool results).
 - ``AIMessage.tool_calls`` are the authority on tool arguments (one ``toolUse`` per id);
   ``invalid_tool_calls`` are replayed with ``{}`` input so their error results still match.
-- Empty text blocks are dropped, and so are whitespace-only ones where Bedrock rejects them
-  ("text content blocks must contain non-whitespace text"): in assistant turns (the ``" "``
-  after a citations answer, the ``"\n\n"`` before a tool call) and system content, and in a
-  user message or tool result whose text is all blank. (A whitespace separator beside other
-  user content is accepted, as recorded traffic shows, and is kept.) A message left with no
-  content is dropped too (its neighbours then merge); Bedrock rejects empty content lists,
-  and dropping invents nothing. A final assistant turn (a prefill) loses its trailing
-  whitespace, which Bedrock also rejects.
+- Empty text blocks are dropped. Whitespace-only ones go where Bedrock rejects them ("text
+  content blocks must contain non-whitespace text"): a message, system prompt or tool result
+  that is all blank is dropped; in system content they are dropped, and in an assistant turn
+  (the ``" "`` after a citations answer, the ``"\n\n"`` before a tool call) each becomes
+  ``"."``, as ChatBedrockConverse sends them and Bedrock accepted in recorded traffic. (A
+  whitespace separator beside other user content is accepted, as recorded traffic shows, and
+  is kept.) A message left with no content is dropped too (its neighbours then merge);
+  Bedrock rejects empty content lists, and dropping invents nothing. A final assistant turn
+  (a prefill) loses its trailing whitespace, which Bedrock also rejects.
 - ``toolResult.status`` is sent only to families that accept it (and when no model is named).
 - The placeholder text ``"."`` is added only where Bedrock would reject the request
   otherwise: a ``toolResult`` with no content (rejected for ``status="error"`` and by several
@@ -216,15 +217,20 @@ def _is_blank_text(block: Block) -> bool:
 
 
 def without_blank_text(content: list[Block], role: Role) -> list[Block]:
-    """``content`` without the whitespace-only text blocks Bedrock would reject: all of them
-    in assistant and system content, and in user content when nothing but blank text (and
-    cache points) is left."""
-    if role == "user" and not all(_is_blank_text(b) or "cachePoint" in b for b in content):
-        return content
-    kept = [block for block in content if not _is_blank_text(block)]
-    if role == "user" and all("cachePoint" in block for block in kept):
+    """``content`` without the whitespace-only text blocks Bedrock would reject.
+
+    Content that is all blank (cache points aside) is dropped. Otherwise system content
+    loses its blank blocks, assistant content has each one replaced by ``"."`` (as
+    ChatBedrockConverse does, so a history serialises as the one Bedrock accepted in
+    recorded traffic, block positions kept), and user content keeps them (accepted there).
+    """
+    if all(_is_blank_text(block) or "cachePoint" in block for block in content):
         return []
-    return kept
+    if role == "system":
+        return [block for block in content if not _is_blank_text(block)]
+    if role == "assistant":
+        return [{"text": PLACEHOLDER_TEXT} if _is_blank_text(b) else b for b in content]
+    return content
 
 
 def _convert_content(content: Any, ctx: Ctx) -> list[Block]:
