@@ -127,10 +127,11 @@ def apply_cache_plan(
     """Add the cache points of ``plan`` to ``request`` (in place).
 
     Order of priority while room is left: system, the last turn, tools, the turn that ended
-    the previous call. For a call's ``cache_control``, Nova models get no TTL, no cache point
-    after tools, and none in a turn holding tool blocks (langchain-aws observes the same
-    rules). ``profile`` is the family of a model the table knows (``None`` otherwise): a
-    family known not to cache gets no automatic points, only the ones asked for by name.
+    the previous call. Nova models get no conversation point in a turn holding tool blocks,
+    and for a call's ``cache_control`` no TTL and no point after tools (langchain-aws observes
+    the same rules). ``profile`` is the family of a model the table knows (``None``
+    otherwise): a family known not to cache gets no automatic points, only the ones asked for
+    by name (``cache_system`` / ``cache_tools``).
     """
     if profile is not None and not profile.prompt_caching:
         if plan.budgeted:
