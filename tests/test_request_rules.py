@@ -541,3 +541,39 @@ def test_tool_history_without_tools_reaches_the_wire_as_text() -> None:
     assert body["messages"][1]["content"][1] == {
         "text": '[Called get_weather with {"city": "Oslo"}]'
     }
+
+
+# --- images in tool results per family ------------------------------------------------------------
+
+
+def chart_result() -> ToolMessage:
+    return ToolMessage([{"type": "text", "text": "chart:"}, image_block(png())], tool_call_id="t1")
+
+
+@pytest.mark.parametrize("model_id", [CLAUDE, NOVA, UNKNOWN])
+def test_images_stay_inside_tool_results_where_the_family_takes_them(model_id: str) -> None:
+    request = checked(
+        [HumanMessage("Chart?"), weather_call(), chart_result()],
+        model_id=model_id,
+        tool_config=TOOLS,
+    )
+    content = request["messages"][2]["content"]
+    assert len(content) == 1
+    assert [next(iter(item)) for item in content[0]["toolResult"]["content"]] == ["text", "image"]
+
+
+def test_images_move_after_the_tool_result_for_other_families() -> None:
+    request = checked(
+        [HumanMessage("Chart?"), weather_call(), chart_result()],
+        model_id=MISTRAL,
+        tool_config=TOOLS,
+    )
+    assert request["messages"][2]["content"] == [
+        {"toolResult": {"toolUseId": "t1", "content": [{"text": "chart:"}]}},
+        {"image": {"format": "png", "source": {"bytes": png()}}},
+    ]
+    only_image = ToolMessage([image_block(png())], tool_call_id="t1")
+    request = checked(
+        [HumanMessage("Chart?"), weather_call(), only_image], model_id=MISTRAL, tool_config=TOOLS
+    )
+    assert request["messages"][2]["content"][0]["toolResult"]["content"] == [{"text": "."}]

@@ -18,7 +18,9 @@
   is kept.) A message left with no content is dropped too (its neighbours then merge);
   Bedrock rejects empty content lists, and dropping invents nothing. A final assistant turn
   (a prefill) loses its trailing whitespace, which Bedrock also rejects.
-- ``toolResult.status`` is sent only to families that accept it (and when no model is named).
+- ``toolResult.status`` is sent only to families that accept it (and when no model is named);
+  images in a tool result move after it, into the user message, for a known family that does
+  not take images inside tool results.
 - The placeholder text ``"."`` is added only where Bedrock would reject the request
   otherwise: a ``toolResult`` with no content (rejected for ``status="error"`` and by several
   models for success), a history whose first turn is the assistant's (Bedrock requires the
@@ -351,19 +353,38 @@ def _strip_final_assistant_text(turns: list[Block]) -> None:
         turns.pop()
 
 
-def _without_status(block: Block) -> Block:
-    if "toolResult" not in block or "status" not in block["toolResult"]:
-        return block
-    return {"toolResult": {k: v for k, v in block["toolResult"].items() if k != "status"}}
+def _adapted_result(block: Block, *, keep_status: bool, images_inside: bool) -> list[Block]:
+    """A ``toolResult`` block as the family takes it: without ``status`` where that is not
+    accepted, and with its images moved after it (into the user message, where every
+    image-reading model takes them) where images inside a tool result are not."""
+    if "toolResult" not in block:
+        return [block]
+    result = dict(block["toolResult"])
+    if not keep_status:
+        result.pop("status", None)
+    moved: list[Block] = []
+    if not images_inside:
+        content = result.get("content") or []
+        moved = [item for item in content if "image" in item]
+        kept = [item for item in content if "image" not in item]
+        result["content"] = kept or [{"text": PLACEHOLDER_TEXT}]
+    return [{"toolResult": result}, *moved]
 
 
-def _finish_turns(turns: list[Block], *, keep_status: bool) -> list[Block]:
+def _finish_turns(turns: list[Block], *, keep_status: bool, images_inside: bool) -> list[Block]:
     _strip_final_assistant_text(turns)
     for turn in turns:
         if turn["role"] == "user":
-            turn["content"] = _tool_results_first(turn["content"])
-            if not keep_status:
-                turn["content"] = [_without_status(block) for block in turn["content"]]
+            content = _tool_results_first(turn["content"])
+            if not (keep_status and images_inside):
+                content = [
+                    adapted
+                    for block in content
+                    for adapted in _adapted_result(
+                        block, keep_status=keep_status, images_inside=images_inside
+                    )
+                ]
+            turn["content"] = content
     if not turns or turns[0]["role"] == "assistant":
         turns.insert(0, {"role": "user", "content": [{"text": PLACEHOLDER_TEXT}]})
     return turns
@@ -488,4 +509,5 @@ def to_converse_messages(
     if not messages:
         return system, turns
     keep_status = model is None or model.profile.tool_result_status
-    return system, _finish_turns(turns, keep_status=keep_status)
+    images_inside = profile is None or profile.tool_result_images
+    return system, _finish_turns(turns, keep_status=keep_status, images_inside=images_inside)
