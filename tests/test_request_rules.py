@@ -577,3 +577,15 @@ def test_images_move_after_the_tool_result_for_other_families() -> None:
         [HumanMessage("Chart?"), weather_call(), only_image], model_id=MISTRAL, tool_config=TOOLS
     )
     assert request["messages"][2]["content"][0]["toolResult"]["content"] == [{"text": "."}]
+
+
+@pytest.mark.parametrize("tool_config", [None, TOOLS])
+def test_a_tool_result_answering_no_call_is_refused_with_or_without_tools(
+    tool_config: dict[str, Any] | None,
+) -> None:
+    with pytest.raises(InputConversionError, match=r"message 2 \(ToolMessage\).*'b2' has no match"):
+        build_request(
+            [HumanMessage("Weather?"), weather_call("a1"), ToolMessage("sunny", tool_call_id="b2")],
+            model_id=CLAUDE,
+            tool_config=tool_config,
+        )

@@ -9,6 +9,7 @@
   message (Anthropic models reject text before tool results).
 - ``AIMessage.tool_calls`` are the authority on tool arguments (one ``toolUse`` per id);
   ``invalid_tool_calls`` are replayed with ``{}`` input so their error results still match.
+  A tool result that answers no earlier tool call is an error (Bedrock rejects it).
 - Empty text blocks are dropped. Whitespace-only ones go where Bedrock rejects them ("text
   content blocks must contain non-whitespace text"): a message, system prompt or tool result
   that is all blank is dropped; in system content they are dropped, and in an assistant turn
@@ -446,6 +447,22 @@ def tool_history_as_text(turns: list[Block]) -> list[Block]:
     return rewritten
 
 
+def _check_answers(converted: list[Block], role: Role, called: list[Any]) -> None:
+    """Note the tool calls of an assistant message; refuse a tool result in a user message
+    that answers no earlier call (Bedrock rejects the request)."""
+    for block in converted:
+        if role == "assistant" and "toolUse" in block:
+            called.append(block["toolUse"].get("toolUseId"))
+        elif role == "user" and "toolResult" in block:
+            tool_use_id = block["toolResult"].get("toolUseId")
+            if tool_use_id not in called:
+                raise Unconvertible(
+                    f"tool result for tool call id {tool_use_id!r} has no matching tool call in "
+                    f"an earlier AI message (tool call ids so far: {called})",
+                    block,
+                )
+
+
 def conversion_error(index: int, message: Any, err: Unconvertible) -> InputConversionError:
     """The error a caller sees: the message index, its type and the block that failed."""
     return InputConversionError(
@@ -487,11 +504,13 @@ def to_converse_messages(
     system: list[Block] = []
     turns: list[Block] = []
     sources: list[list[int]] = []
+    called: list[Any] = []
     for index, message in enumerate(messages):
         try:
             role = _role_of(message)
             converted = _convert_message(message, Ctx(role, names, reasoning, profile))
             check_blocks(converted, role, profile)
+            _check_answers(converted, role, called)
         except Unconvertible as err:
             raise conversion_error(index, message, err) from None
         if role == "system":
