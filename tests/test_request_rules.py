@@ -589,3 +589,58 @@ def test_a_tool_result_answering_no_call_is_refused_with_or_without_tools(
             model_id=CLAUDE,
             tool_config=tool_config,
         )
+
+
+# --- through the chat model, on the wire ----------------------------------------------------------
+
+
+def _reply() -> JsonReply:
+    return JsonReply(
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "ok"}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 5, "outputTokens": 1, "totalTokens": 6},
+        }
+    )
+
+
+def _sent(server: BedrockWireServer) -> dict[str, Any]:
+    recorded = server.requests[-1]
+    body = {"modelId": recorded.model_id, **recorded.body}
+    assert_valid(body)
+    assert_no_blank_text(body)
+    assert_tool_blocks_have_tool_config(body)
+    return body
+
+
+def get_weather(city: str) -> str:
+    """Weather for a city."""
+    return city
+
+
+def test_stop_string_and_tool_choice_none_on_the_wire() -> None:
+    with BedrockWireServer() as server:
+        model = ChatBedrockStream(
+            model=CLAUDE, region_name="us-east-1", endpoint_url=server.endpoint_url
+        )
+        server.enqueue(_reply())
+        model.invoke("count", stop="END")  # type: ignore[arg-type]
+        assert _sent(server)["inferenceConfig"]["stopSequences"] == ["END"]
+
+        server.enqueue(_reply())
+        model.bind_tools([get_weather], tool_choice="none").invoke(TOOL_HISTORY)
+        body = _sent(server)
+        assert "toolConfig" not in body
+        assert body["messages"][1]["content"][1] == {
+            "text": '[Called get_weather with {"city": "Oslo"}]'
+        }
+
+        server.enqueue(_reply())
+        model.invoke("hi", tools=[get_weather], tool_choice="none")
+        assert "toolConfig" not in _sent(server)
+
+        server.enqueue(_reply())
+        model.bind_tools([get_weather], tool_choice="auto").invoke(TOOL_HISTORY)
+        body = _sent(server)
+        assert body["toolConfig"]["toolChoice"] == {"auto": {}}
+        assert "toolResult" in body["messages"][2]["content"][0]
