@@ -3,7 +3,6 @@ accumulator -> bridge, and owns only configuration and the sync/async I/O edge."
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
@@ -27,12 +26,22 @@ from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client
 from .errors import BedrockError, InputConversionError
-from .request import NO_TOOL_CHOICE, base_model_name, build_request, create_cache_point
+from .model_setup import (
+    check_inference_value,
+    check_nova_reasoning,
+    prepare_inputs,
+    region_of,
+    thinking_on,
+    tool_choice_kinds,
+)
+from .models import ModelDescription, describe, langchain_profile
+from .request import NO_TOOL_CHOICE, build_request, create_cache_point, reasoning_fields
 from .retry import RetryPolicy, resolve_policy
 from .tools import (
-    check_tool_choice,
+    bindable_tools,
     convert_tool_choice,
     convert_tools,
+    resolve_tool_choice,
     tool_config,
     tool_names,
 )
@@ -51,6 +60,9 @@ _PER_CALL = {
     "tools",
     "tool_choice",
     "tool_config",
+    "toolConfig",
+    "response_format",
+    "disable_streaming",
     "additional_model_request_fields",
     "additional_model_response_field_paths",
     "guardrail_config",
@@ -156,8 +168,8 @@ class ChatBedrockStream(BaseChatModel):
     """Custom endpoint (VPC endpoint, proxy, or the local simulator)."""
     config: Any = None
     """A ``botocore.config.Config`` merged over ours."""
-    client: Any = Field(default=None, exclude=True)
-    """A ready ``bedrock-runtime`` client; built lazily from the fields above when absent."""
+    user_client: Any = Field(default=None, alias="client", exclude=True)
+    """The ``client=`` given to the constructor (read it as ``model.client``)."""
     bedrock_client: Any = Field(default=None, exclude=True)
     """Accepted for compatibility; not used (no control-plane calls are made)."""
     default_headers: Mapping[str, str] | None = None
@@ -262,15 +274,62 @@ class ChatBedrockStream(BaseChatModel):
 
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _client_cache: Any = PrivateAttr(default=None)
+    _explicit_fields: Any = PrivateAttr(default=None)
+    _folded_fields: Any = PrivateAttr(default=None)
+    """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_inputs(cls, values: Any) -> Any:
+        """Provider, region, ``disable_streaming`` from the model id (see ``model_setup``)."""
+        if isinstance(values, dict):
+            return prepare_inputs(values, cls, describe)
+        return values
 
     @model_validator(mode="after")
-    def _guard_needs_guardrail(self) -> ChatBedrockStream:
+    def _derive_settings(self) -> ChatBedrockStream:
         if self.guard_last_turn_only and not self.guardrail_config:
             raise ValueError(
                 "guard_last_turn_only=True needs guardrail_config (the guardrail that "
                 "assesses the last turn)"
             )
+        for name in ("max_tokens", "temperature", "top_p"):
+            check_inference_value(name, getattr(self, name))
+        described = self.description
+        if self.profile is None:
+            self.profile = langchain_profile(described)  # type: ignore[assignment]
+        explicit = self.additional_model_request_fields
+        self._explicit_fields = explicit
+        if self.reasoning_effort is not None:
+            derived = reasoning_fields(
+                self.base_model_id or self.model_id,
+                effort=self.reasoning_effort,
+                levels=(self.profile or {}).get("reasoning_effort_levels"),
+            )
+            if derived:
+                self.additional_model_request_fields = {**derived, **(explicit or {})}
+                self._folded_fields = self.additional_model_request_fields
+        if self.supports_tool_choice_values is None:
+            self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
+                described, self._effective_fields()
+            )
+        check_nova_reasoning(described, self.additional_model_request_fields)
         return self
+
+    @property
+    def description(self) -> ModelDescription:
+        """What this package knows about the model (see ``langchain_bedrock_stream.models``)."""
+        return describe(self.model_id, self.base_model_id)
+
+    @property
+    def client(self) -> Any:
+        """The ``bedrock-runtime`` boto3 client: the one given, else built on first use
+        (no network call; tests may patch ``model.client.converse``)."""
+        return self._get_client()
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self.user_client = value
 
     # --- LangChain identity ---
 
@@ -308,7 +367,11 @@ class ChatBedrockStream(BaseChatModel):
             params["ls_max_tokens"] = max_tokens
         stop = stop or kwargs.get("stop") or self.stop_sequences
         if stop:
-            params["ls_stop"] = list(stop)
+            params["ls_stop"] = [stop] if isinstance(stop, str) else list(stop)
+        invocation: dict[str, Any] = {"provider": self.provider}
+        if self._region() is not None:
+            invocation["region_name"] = self._region()
+        params["ls_invocation_params"] = invocation  # type: ignore[typeddict-unknown-key]
         return params
 
     @classmethod
@@ -331,15 +394,18 @@ class ChatBedrockStream(BaseChatModel):
         }
 
     def __getstate__(self) -> dict[Any, Any]:
+        if self.user_client is not None:
+            raise TypeError(
+                f"a {type(self).__name__} built with client= cannot be pickled: a boto3 "
+                "client does not pickle, and a copy without it would call another account "
+                "or Region. Build the model from region_name / credentials_profile_name / "
+                "endpoint_url instead, and its own client is rebuilt after unpickling."
+            )
         state = super().__getstate__()
         private = dict(state.get("__pydantic_private__") or {})
         private["_client_cache"] = None
         private.pop("_client_lock", None)
         state["__pydantic_private__"] = private
-        if self.client is not None:
-            fields = dict(state["__dict__"])
-            fields["client"] = None
-            state["__dict__"] = fields
         return state
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
@@ -349,17 +415,23 @@ class ChatBedrockStream(BaseChatModel):
     # --- the client ---
 
     def _region(self) -> str | None:
-        if self.region_name:
-            return self.region_name
-        if self.model_id.startswith("arn:"):
-            parts = self.model_id.split(":")
-            if len(parts) > 3 and parts[3]:
-                return parts[3]
-        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        return self.region_name or region_of(self.description.id, self.user_client)
+
+    def _profile_region(self) -> str | None:
+        """The Region of the AWS profile in use (config file), if it sets one."""
+        import botocore.exceptions
+        import botocore.session
+
+        try:
+            session = botocore.session.Session(profile=self.credentials_profile_name)
+            region = session.get_config_variable("region")
+        except botocore.exceptions.BotoCoreError:
+            return None
+        return region if isinstance(region, str) and region else None
 
     def _get_client(self) -> Any:
-        if self.client is not None:
-            return self.client
+        if self.user_client is not None:
+            return self.user_client
         if self._client_cache is None:
             with self._client_lock:
                 if self._client_cache is None:
@@ -367,6 +439,17 @@ class ChatBedrockStream(BaseChatModel):
         return self._client_cache
 
     def _new_client(self) -> Any:
+        if self._region() is None and self.endpoint_url is None and not self._profile_region():
+            raise ValueError(
+                "no AWS Region configured for Bedrock: pass region_name=..., set AWS_REGION "
+                "or AWS_DEFAULT_REGION, or set a region in the AWS profile"
+                + (
+                    f" {self.credentials_profile_name!r}"
+                    if self.credentials_profile_name
+                    else " (AWS_PROFILE or default)"
+                )
+            )
+
         def reveal(secret: SecretStr | None) -> str | None:
             return secret.get_secret_value() if secret is not None else None
 
@@ -400,7 +483,10 @@ class ChatBedrockStream(BaseChatModel):
 
     def _policy(self) -> RetryPolicy:
         return resolve_policy(
-            self.retry_policy, max_retries=self.max_retries, config=self.config, client=self.client
+            self.retry_policy,
+            max_retries=self.max_retries,
+            config=self.config,
+            client=self.user_client,
         )
 
     # --- request ---
@@ -414,6 +500,9 @@ class ChatBedrockStream(BaseChatModel):
                 f"unsupported argument(s) for {type(self).__name__}: {sorted(unknown)}; "
                 f"per-call options are {sorted(_PER_CALL - {'stream'})}"
             )
+
+        for name in ("max_tokens", "temperature", "top_p"):
+            check_inference_value(name, kwargs.get(name))
 
         def pick(name: str, default: Any) -> Any:
             return kwargs[name] if kwargs.get(name) is not None else default
@@ -431,12 +520,12 @@ class ChatBedrockStream(BaseChatModel):
         if stops:
             inference["stopSequences"] = [stops] if isinstance(stops, str) else list(stops)
 
-        tools_config = kwargs.get("tool_config")
-        if tools_config is None and kwargs.get("tools"):
-            tools = convert_tools(kwargs["tools"])
-            choice = convert_tool_choice(kwargs.get("tool_choice"), tool_names(tools))
-            self._check_choice(choice, kwargs)
-            tools_config = _with_none_choice(tool_config(tools, choice), kwargs.get("tool_choice"))
+        tools_config = self._tool_config(kwargs)
+        output_config = pick("output_config", self.output_config)
+        if kwargs.get("response_format") and kwargs.get("output_config") is None:
+            from .structured import output_config_from_response_format
+
+            output_config = output_config_from_response_format(kwargs["response_format"])
 
         system_messages: list[BaseMessage] = []
         if self.system:
@@ -449,7 +538,7 @@ class ChatBedrockStream(BaseChatModel):
             inference_config=inference,
             tool_config=tools_config,
             additional_model_request_fields=pick(
-                "additional_model_request_fields", self.additional_model_request_fields
+                "additional_model_request_fields", self._request_fields()
             ),
             additional_model_response_field_paths=pick(
                 "additional_model_response_field_paths", self.additional_model_response_field_paths
@@ -459,7 +548,7 @@ class ChatBedrockStream(BaseChatModel):
             service_tier=pick("service_tier", self.service_tier),
             request_metadata=pick("request_metadata", self.request_metadata),
             prompt_variables=pick("prompt_variables", self.prompt_variables),
-            output_config=pick("output_config", self.output_config),
+            output_config=output_config,
             system_cache=pick("cache_system", self.cache_system),
             tools_cache=pick("cache_tools", self.cache_tools),
             messages_cache=pick("cache_messages", self.cache_messages),
@@ -474,6 +563,55 @@ class ChatBedrockStream(BaseChatModel):
         if self.guard_last_turn_only:
             _guard_last_user_turn(request["messages"])
         return request
+
+    def _request_fields(self) -> dict[str, Any] | None:
+        """``additional_model_request_fields`` without what ``reasoning_effort`` folded in
+        at construction (the request builder adds the reasoning fields of the call)."""
+        fields = self.additional_model_request_fields
+        if fields is not None and fields is self._folded_fields:
+            return self._explicit_fields
+        return fields
+
+    def _tool_config(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The call's ``toolConfig``: bound ``tools`` + ``tool_choice`` (as ``bind_tools``
+        binds them), or a ready ``toolConfig``; the choice checked against the model."""
+        config = kwargs.get("toolConfig") or kwargs.get("tool_config")
+        choice_given = kwargs.get("tool_choice")
+        if config is None:
+            if not kwargs.get("tools"):
+                return None
+            tools = convert_tools(kwargs["tools"])
+            none = choice_given == "none" or choice_given == NO_TOOL_CHOICE
+            choice = None if none else convert_tool_choice(choice_given, tool_names(tools))
+            config = _with_none_choice(tool_config(tools, choice), "none" if none else None)
+        choice = config.get("toolChoice")
+        if choice:
+            resolved = self._resolve_choice(choice)
+            if resolved != choice:
+                config = {**config, "toolChoice": resolved}
+                if resolved is None:
+                    config.pop("toolChoice")
+        return dict(config)
+
+    def _effective_fields(self) -> dict[str, Any]:
+        """The request fields with what ``thinking_budget`` adds (to tell if thinking is on)."""
+        budget = (
+            reasoning_fields(self.base_model_id or self.model_id, budget=self.thinking_budget)
+            if self.thinking_budget is not None
+            else {}
+        )
+        return {**budget, **(self.additional_model_request_fields or {})}
+
+    def _resolve_choice(self, choice: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """``choice`` if the model takes it, ``auto`` (with a warning) when thinking forbids
+        it, else ``ValueError`` (see ``tools.resolve_tool_choice``)."""
+        described = self.description
+        return resolve_tool_choice(
+            choice,
+            tuple(self.supports_tool_choice_values or ()),
+            model=described.name or self.model_id,
+            thinking=thinking_on(described, self._effective_fields()),
+        )
 
     def _reasoning(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """``reasoning_effort`` / ``thinking_budget`` for one call: a call's own value
@@ -731,24 +869,35 @@ class ChatBedrockStream(BaseChatModel):
         *,
         tool_choice: Any = None,
         strict: bool | None = None,
+        response_format: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (LangChain tools, pydantic models, functions, JSON schemas, Converse
-        ``toolSpec``/``systemTool`` dicts). ``tool_choice``: "auto", "any"/"required"/True,
-        a tool name, or "none" (no tool may be called: Converse has no such choice, so the
-        request carries no tools and tool history goes as text)."""
-        converted = convert_tools(tools, strict=strict)
-        choice = convert_tool_choice(tool_choice, tool_names(converted))
-        self._check_choice(choice, kwargs)
-        config = _with_none_choice(tool_config(converted, choice), tool_choice)
-        return self.bind(tool_config=config, **kwargs)
+        ``toolSpec``/``systemTool`` dicts, system tool names such as ``"nova_grounding"``).
 
-    def _check_choice(self, choice: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> None:
-        """A forced tool choice the model family does not accept fails here, not at AWS."""
-        model = kwargs.get("model") or kwargs.get("model_id") or self.model_id
-        check_tool_choice(
-            choice, base_model_name(self.base_model_id or model), self.supports_tool_choice_values
-        )
+        ``tool_choice``: "auto", "any"/"required"/True, a tool name, or "none" (no tool may
+        be called: Converse has no such choice, so the request carries no tools and tool
+        history goes as text). A forced choice the model refuses while thinking is on
+        becomes "auto" with a warning; one it never takes raises ``ValueError``.
+        ``response_format`` (OpenAI ``json_schema`` form, as agents pass it) asks for
+        Bedrock's native structured output alongside the tools.
+
+        As with ``ChatBedrockConverse``, the binding holds ``tools`` and ``tool_choice``
+        (so ``disable_streaming="tool_calling"`` sees them), or ``toolConfig`` when system
+        tools are among them (those calls go through Converse).
+        """
+        bound = bindable_tools(tools, strict=strict)
+        converted = convert_tools(bound)
+        names = tool_names(converted)
+        none = tool_choice == "none"
+        choice = None if none else convert_tool_choice(tool_choice, names)
+        choice = dict(NO_TOOL_CHOICE) if none else self._resolve_choice(choice)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        if any("systemTool" in tool for tool in converted):
+            kwargs.setdefault("disable_streaming", True)
+            return self.bind(toolConfig=tool_config(converted, choice), **kwargs)
+        return self.bind(tools=bound, tool_choice=choice, **kwargs)
 
     def with_structured_output(
         self,

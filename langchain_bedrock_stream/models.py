@@ -29,6 +29,7 @@ __all__ = [
     "ModelDescription",
     "ModelId",
     "describe",
+    "langchain_profile",
     "parse_model_id",
 ]
 
@@ -258,6 +259,7 @@ _LOW_HIGH = ("low", "medium", "high")
 _CLAUDE_4_6 = ("low", "medium", "high", "max")
 _CLAUDE_4_7 = ("low", "medium", "high", "xhigh", "max")
 _GPT = ("none", "low", "medium", "high", "xhigh")
+_GPT_MAX = (*_GPT, "max")
 
 _CLAUDE = {
     "family": "claude",
@@ -425,6 +427,8 @@ _RULES: tuple[tuple[str, dict[str, Any]], ...] = (
             "max_output_tokens": 128_000,
         },
     ),
+    (r"openai\.gpt-(5\.[6-9]|6)", {"reasoning_efforts": _GPT_MAX}),
+    (r"openai\.gpt-(6-astra|6\.1)", {"reasoning_efforts": _CLAUDE_4_7}),
     # Others that stream tool use
     (r"qwen\.qwen3", {"family": "qwen", "streaming": "full", "structured_output": True}),
     (
@@ -512,3 +516,38 @@ def describe(model_id: str, base_model_id: str | None = None) -> ModelDescriptio
     parsed = parse_model_id(model_id)
     base = parse_model_id(base_model_id) if base_model_id else parsed
     return ModelDescription(id=parsed, base=base, profile=family_profile(base.name))
+
+
+def langchain_profile(model: ModelDescription) -> dict[str, Any]:
+    """LangChain's ``ModelProfile`` for ``model`` (``{}`` when the family is unknown).
+
+    Converse moves every system message into ``system`` and takes tools only in
+    ``toolConfig``, so ``mid_conversation_system_messages`` / ``mid_conversation_tools`` are
+    never claimed.
+    """
+    if not model.known:
+        return {}
+    p = model.profile
+    profile: dict[str, Any] = {
+        "text_inputs": True,
+        "text_outputs": True,
+        "image_inputs": p.image_input,
+        "pdf_inputs": p.document_input,
+        "video_inputs": p.video_input,
+        "audio_inputs": p.audio_input,
+        "image_tool_message": p.tool_result_images,
+        "pdf_tool_message": p.document_input and p.tool_result_images,
+        "tool_calling": p.tool_calling,
+        "tool_choice": bool(set(p.tool_choices) & {"any", "tool"}),
+        "tool_call_streaming": p.tool_calling and p.streaming == "full",
+        "reasoning_output": p.reasoning != "none",
+        "structured_output": p.structured_output,
+        "temperature": p.temperature,
+    }
+    if p.reasoning_efforts:
+        profile["reasoning_effort_levels"] = list(p.reasoning_efforts)
+    if p.max_input_tokens:
+        profile["max_input_tokens"] = p.max_input_tokens
+    if p.max_output_tokens:
+        profile["max_output_tokens"] = p.max_output_tokens
+    return profile

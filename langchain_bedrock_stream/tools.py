@@ -8,12 +8,21 @@ Shapes follow botocore's ``bedrock-runtime`` model: ``Tool`` is a union of ``too
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-__all__ = ["closed_schema", "convert_tool_choice", "convert_tools", "tool_config", "tool_names"]
+__all__ = [
+    "bindable_tools",
+    "closed_schema",
+    "convert_tool_choice",
+    "convert_tools",
+    "resolve_tool_choice",
+    "tool_config",
+    "tool_names",
+]
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PASS_THROUGH = ("toolSpec", "systemTool", "cachePoint")
@@ -120,6 +129,30 @@ def convert_tools(tools: Sequence[Any], *, strict: bool | None = None) -> list[d
     ]
 
 
+def bindable_tools(tools: Sequence[Any], *, strict: bool | None = None) -> list[Any]:
+    """``tools`` in the form ``bind_tools`` binds them, as ``ChatBedrockConverse`` does:
+    OpenAI-format function dicts (with ``strict`` and, when strict, closed schemas), Converse
+    ``toolSpec`` / ``systemTool`` / ``cachePoint`` dicts as given, system-tool names as
+    ``systemTool`` entries, a ``cachePoint`` after a tool marked with ``cache_control``.
+    :func:`convert_tools` turns the result into Converse tools; it is run here too, so a
+    tool that cannot be converted fails at binding.
+    """
+    bound: list[Any] = []
+    for tool in tools:
+        entry = _one_tool(tool, strict)
+        if "toolSpec" in entry and not (isinstance(tool, Mapping) and "toolSpec" in tool):
+            spec = entry["toolSpec"]
+            function: dict[str, Any] = {"name": spec["name"]}
+            if spec.get("description"):
+                function["description"] = spec["description"]
+            function["parameters"] = spec["inputSchema"]["json"]
+            if "strict" in spec:
+                function["strict"] = spec["strict"]
+            entry = {"type": "function", "function": function}
+        bound.extend((entry, *_cache_point_after(tool)))
+    return bound
+
+
 def closed_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     """``schema`` with ``additionalProperties: false`` on every object that does not set it
     (what strict tool use and Bedrock's native JSON-schema output require)."""
@@ -190,45 +223,38 @@ def convert_tool_choice(tool_choice: Any, tool_names: Sequence[str]) -> dict[str
     raise ValueError(f"unsupported tool_choice {tool_choice!r}")
 
 
-# Which forced choices a model family accepts (Bedrock's ToolChoice reference: Anthropic
-# Claude, Amazon Nova, Mistral Large and a few others take "any" and "tool"; Meta Llama only
-# "auto"). Families not listed are not checked here: Bedrock's own error then names it.
-_CHOICE_SUPPORT: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("anthropic.claude", ("auto", "any", "tool")),
-    ("amazon.nova", ("auto", "any", "tool")),
-    ("mistral.mistral-large", ("auto", "any", "tool")),
-    ("xai.grok", ("auto", "any", "tool")),
-    ("meta.llama", ("auto",)),
-)
+def resolve_tool_choice(
+    choice: Mapping[str, Any] | None,
+    supported: Sequence[str],
+    *,
+    model: str,
+    thinking: bool = False,
+) -> dict[str, Any] | None:
+    """The ``toolChoice`` to send for ``choice`` given the kinds the model ``supported``.
 
-
-def supported_tool_choices(
-    model: str, declared: Sequence[str] | None = None
-) -> tuple[str, ...] | None:
-    """The ``toolChoice`` kinds ``model`` (a foundation model name) accepts, or ``None`` when
-    unknown. ``declared`` (the ``supports_tool_choice_values`` setting) wins."""
-    if declared is not None:
-        return tuple(declared)
-    for prefix, kinds in _CHOICE_SUPPORT:
-        if model.startswith(prefix):
-            return kinds
-    return None
-
-
-def check_tool_choice(
-    choice: Mapping[str, Any] | None, model: str, declared: Sequence[str] | None = None
-) -> None:
-    """Raise ``ValueError`` before any request when ``model`` does not accept ``choice``."""
+    A kind the model takes is kept (as is the ``{"none": {}}`` marker, which means "send no
+    tools"). With thinking on, a forced choice the model refuses is downgraded to ``auto``
+    with a warning, so agents that force a tool keep working. Otherwise raises
+    ``ValueError`` before any request, naming the kinds the model takes.
+    """
     if not choice:
-        return
+        return None
     kind = next(iter(choice))
-    supported = supported_tool_choices(model, declared)
-    if supported is not None and kind not in supported:
-        raise ValueError(
-            f"model {model!r} does not accept tool_choice of kind {kind!r}; it accepts "
-            f"{', '.join(repr(k) for k in supported)} (set supports_tool_choice_values if "
-            "this is out of date)"
+    if kind == "none" or kind in supported:
+        return dict(choice)
+    if thinking and "auto" in supported:
+        warnings.warn(
+            f"tool_choice {kind!r} is not accepted by {model} while thinking is on; "
+            "downgrading to tool_choice='auto' (the model decides whether to call tools)",
+            stacklevel=4,
         )
+        return {"auto": {}}
+    accepted = ", ".join(repr(k) for k in supported)
+    raise ValueError(
+        f"model {model!r} does not accept tool_choice of kind {kind!r}; "
+        + (f"it accepts {accepted}" if supported else "it accepts no tool_choice")
+        + " (set supports_tool_choice_values if this is out of date)"
+    )
 
 
 def tool_config(tools: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:

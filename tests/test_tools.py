@@ -374,4 +374,5 @@ def test_structured_output_on_a_model_without_forced_choice_falls_back_to_auto()
     with pytest.warns(UserWarning, match="does not accept a forced tool choice"):
         runnable = llama.with_structured_output(City)
     bound = runnable.first  # the model bound with the tool
-    assert "toolChoice" not in bound.kwargs["tool_config"]
+    assert bound.kwargs["tool_choice"] is None
+    assert [t["function"]["name"] for t in bound.kwargs["tools"]] == ["City"]
