@@ -799,6 +799,7 @@ class ChatBedrockStream(BaseChatModel):
             model_id=run.model_id,
             request_id=run.handle.request_id,
             extra=self._extra(run, response),
+            inline_thinking=self.description.profile.inline_thinking,
         )
         message.id = message_id
         return ChatResult(generations=[ChatGeneration(message=message)])
