@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -896,8 +897,19 @@ class ChatBedrockStream(BaseChatModel):
         if response_format is not None:
             kwargs["response_format"] = response_format
         if any("systemTool" in tool for tool in converted):
+            # Custom tools first, then system tools; Converse calls for these (as
+            # ChatBedrockConverse makes them). Forced choice needs a custom tool.
+            custom = [tool for tool in converted if "systemTool" not in tool]
+            system = [tool for tool in converted if "systemTool" in tool]
+            if choice and next(iter(choice)) in ("any", "tool") and not custom:
+                warnings.warn(
+                    f"tool_choice={next(iter(choice))} is not supported when using only "
+                    "system tools. Downgrading to tool_choice='auto'.",
+                    stacklevel=2,
+                )
+                choice = {"auto": {}}
             kwargs.setdefault("disable_streaming", True)
-            return self.bind(toolConfig=tool_config(converted, choice), **kwargs)
+            return self.bind(toolConfig=tool_config([*custom, *system], choice), **kwargs)
         return self.bind(tools=bound, tool_choice=choice, **kwargs)
 
     def with_structured_output(

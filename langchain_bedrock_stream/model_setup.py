@@ -79,8 +79,8 @@ def prepare_inputs(values: dict[str, Any], cls: type, describe_model: Any) -> di
     model_kwargs = values.pop("model_kwargs", None)
     if model_kwargs:
         warnings.warn(
-            "model_kwargs is additional_model_request_fields for Converse models; your "
-            "values were moved there",
+            "ChatBedrockStream uses 'additional_model_request_fields' instead of "
+            "'model_kwargs'; your values were moved there",
             UserWarning,
             stacklevel=4,
         )
@@ -138,13 +138,18 @@ def check_nova_reasoning(model: ModelDescription, fields: Mapping[str, Any] | No
         return
     if "maxReasoningEffort" not in config:
         raise ValueError(
-            "reasoningConfig type 'enabled' needs 'maxReasoningEffort', one of "
-            f"{list(_NOVA_EFFORTS)}"
+            "When reasoningConfig type is 'enabled', 'maxReasoningEffort' must be "
+            f"specified. Valid values: {list(_NOVA_EFFORTS)}"
         )
     effort = config["maxReasoningEffort"]
-    if not isinstance(effort, str) or effort not in _NOVA_EFFORTS:
+    if not isinstance(effort, str):
         raise ValueError(
-            f"Invalid maxReasoningEffort: {effort!r}; use one of {list(_NOVA_EFFORTS)}"
+            f"Invalid maxReasoningEffort type: {type(effort).__name__}. Must be a string, "
+            f"one of: {list(_NOVA_EFFORTS)}"
+        )
+    if effort not in _NOVA_EFFORTS:
+        raise ValueError(
+            f"Invalid maxReasoningEffort: {effort!r}. Must be one of: {list(_NOVA_EFFORTS)}"
         )
 
 

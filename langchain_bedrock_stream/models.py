@@ -328,7 +328,12 @@ _RULES: tuple[tuple[str, dict[str, Any]], ...] = (
     (r"anthropic\.claude-opus-4-8", {"forced_choice_with_thinking": True}),
     (
         r"anthropic\.claude-(sonnet|opus|haiku|fable)-5",
-        {**_CLAUDE_LARGE, "thinking_by_default": True, "reasoning_efforts": _CLAUDE_4_7},
+        {
+            **_CLAUDE_LARGE,
+            "thinking_by_default": True,
+            "forced_choice_with_thinking": True,
+            "reasoning_efforts": _CLAUDE_4_7,
+        },
     ),
     (r"anthropic\.claude-(fable-5-1|opus-5-5|sonnet-5-5)", {"tool_choices": ("auto",)}),
     # Amazon

@@ -58,7 +58,7 @@ properties with their types, and every required property present. Give the objec
 not the schema (for properties {{"tags": {{"type": "array"}}}} answer {{"tags": ["a", "b"]}}, \
 never {{"properties": ...}}). Write nothing outside the JSON, inside a ```json fenced block.
 
-Schema:
+## Response Schema:
 {schema}"""
 
 
@@ -227,8 +227,7 @@ def output_config_from_response_format(response_format: Mapping[str, Any]) -> di
     kind = response_format.get("type")
     if kind != "json_schema":
         raise ValueError(
-            f"response_format type {kind!r} is not supported: Bedrock Converse takes "
-            "'json_schema' only"
+            f"Unsupported response_format type: {kind!r}; Bedrock Converse takes 'json_schema' only"
         )
     block = response_format.get("json_schema") or response_format.get("jsonSchema") or {}
     schema = block.get("schema") or {}
@@ -269,10 +268,7 @@ def _prompt_prefill(
         if messages and isinstance(messages[0], SystemMessage):
             first = messages[0]
             content = first.content
-            if isinstance(content, str):
-                merged: Any = f"{content}\n\n{instructions}"
-            else:
-                merged = [*content, {"type": "text", "text": instructions}]
+            merged: Any = _with_text_appended(content, instructions)
             messages[0] = SystemMessage(content=merged)
         else:
             messages.insert(0, SystemMessage(content=instructions))
@@ -281,6 +277,23 @@ def _prompt_prefill(
     stops = list(dict.fromkeys([*(model.stop_sequences or []), _PREFILL_STOP]))
     llm = RunnableLambda(prepare) | model.bind(stop=stops, **trace)
     return llm, _json_parser(schema)
+
+
+def _with_text_appended(content: Any, text: str) -> Any:
+    """System content with ``text`` appended to its last text block, so a cache point
+    after that block still covers it."""
+    if isinstance(content, str):
+        return f"{content}\n\n{text}"
+    blocks = list(content)
+    for position in range(len(blocks) - 1, -1, -1):
+        block = blocks[position]
+        if isinstance(block, str):
+            blocks[position] = f"{block}\n\n{text}"
+            return blocks
+        if isinstance(block, Mapping) and isinstance(block.get("text"), str):
+            blocks[position] = {**block, "text": f"{block['text']}\n\n{text}"}
+            return blocks
+    return [*blocks, {"type": "text", "text": text}]
 
 
 def _json_parser(schema: Any) -> Runnable[Any, Any]:

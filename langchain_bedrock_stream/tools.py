@@ -244,8 +244,8 @@ def resolve_tool_choice(
         return dict(choice)
     if thinking and "auto" in supported:
         warnings.warn(
-            f"tool_choice {kind!r} is not accepted by {model} while thinking is on; "
-            "downgrading to tool_choice='auto' (the model decides whether to call tools)",
+            f"tool_choice {kind!r} is not accepted by {model} while thinking is on. "
+            "Downgrading to tool_choice='auto': the model decides whether to call tools.",
             stacklevel=4,
         )
         return {"auto": {}}

@@ -1,12 +1,12 @@
-"""Tests in langchain-aws 1.9.1's ``test_bedrock_converse.py`` that reach private helpers.
+"""Tests in langchain-aws 1.9.1's ``test_bedrock_converse.py`` that reach its insides.
 
-They import a private function of ``langchain_aws`` (``_messages_to_bedrock``,
-``_parse_stream_event``, ``convert_to_anthropic_tool``, ...) or use a private attribute or
-method of the model or a fixture built on one (``llm._converse_params``,
-``_get_base_model``, ``mock.patch("...bedrock_converse._x")``): they test langchain-aws's
-insides, not what a user of the class meets, so they are not counted by
-``test_compat_langchain_aws.py``. Found by reading the test file's syntax tree for those
-names; one name per test function (every parametrised case of it is left out).
+Each imports a private function of ``langchain_aws`` (``_messages_to_bedrock``,
+``_parse_stream_event``, ``convert_to_anthropic_tool``, ...), uses a private attribute or
+method of the model (``llm._converse_params``, ``_get_base_model``), or patches a name
+inside ``langchain_aws`` (``mock.patch("langchain_aws...create_aws_client")``): they test
+how langchain-aws is built, not what a user of the class meets, so
+``test_compat_langchain_aws.py`` does not run them. Found by reading the test file's
+syntax tree for those names; one entry per test function (all its parametrised cases).
 """
 
 PRIVATE: frozenset[str] = frozenset(
@@ -155,12 +155,19 @@ PRIVATE: frozenset[str] = frozenset(
         "test_apply_cache_points_system_and_messages",
         "test_apply_cache_points_tools_with_extended_ttl",
         "test_apply_cache_points_with_tools",
+        "test_bedrock_client_creation",
+        "test_bedrock_client_inherits_from_runtime_client",
+        "test_bedrock_client_uses_explicit_values_over_runtime_client",
         "test_claude_style_response_unchanged_through_parse_path",
+        "test_configure_streaming_for_resolved_model",
+        "test_configure_streaming_for_resolved_model_no_streaming",
+        "test_configure_streaming_for_resolved_model_no_tools",
         "test_content_block_delta_tool_call_chunk_args_type",
         "test_content_block_start_tool_call_chunk_args_type",
         "test_converse_params_no_output_config",
         "test_converse_params_output_config",
         "test_converse_params_output_config_kwarg_override",
+        "test_explicit_bedrock_config_takes_precedence_over_gateway",
         "test_format_tools_preserves_strict",
         "test_format_tools_strips_null_anyof",
         "test_get_base_model_with_application_inference_profile",
@@ -173,11 +180,13 @@ PRIVATE: frozenset[str] = frozenset(
         "test_guardrail_config_snake_to_camel_conversion",
         "test_invocation_params_includes_model",
         "test_invocation_params_model_prefers_base_model_id",
+        "test_langsmith_gateway_configures_bedrock_clients",
         "test_ls_invocation_params_includes_provider_and_region",
         "test_ls_invocation_params_infers_region_from_client",
         "test_ls_invocation_params_prefers_explicit_region_over_inferred",
         "test_messages_to_bedrock_with_cache_point",
         "test_profile_prefers_exact_model_id",
+        "test_profile_with_application_inference_profile",
         "test_service_tier_in_converse_params",
         "test_service_tier_none_not_in_params",
         "test_set_additional_properties_false_array_items",
@@ -192,6 +201,7 @@ PRIVATE: frozenset[str] = frozenset(
         "test_streaming_tool_use_round_trip",
         "test_temperature_kept_when_supported",
         "test_temperature_omitted_when_unsupported",
+        "test_timeout_retries_passed_to_client",
         "test_tracing_params_with_application_inference_profile",
         "test_tracing_params_without_application_inference_profile",
     }

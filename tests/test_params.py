@@ -412,7 +412,7 @@ def test_forced_tool_choice_with_thinking_becomes_auto_with_a_warning(
     model = model_on(server, thinking_budget=2048)
     assert model.supports_tool_choice_values == ("auto",)
     for forced in ("any", "lookup"):
-        with pytest.warns(UserWarning, match="downgrading to tool_choice='auto'"):
+        with pytest.warns(UserWarning, match="Downgrading to tool_choice='auto'"):
             bound = model.bind_tools([lookup], tool_choice=forced)
         server.enqueue(JsonReply(converse_body()))
         bound.invoke("hi")
