@@ -88,16 +88,25 @@ def _with_none_choice(config: dict[str, Any], tool_choice: Any) -> dict[str, Any
     return {**config, "toolChoice": dict(NO_TOOL_CHOICE)} if tool_choice == "none" else config
 
 
+_TOOL_TURN_GUARD = {"guardContent": {"text": {"text": "[tool_result]"}}}
+"""What a last turn holding only tool results gets, so the guardrail assesses that turn
+rather than falling back to the whole conversation."""
+
+
 def _guard_last_user_turn(messages: list[dict[str, Any]]) -> None:
-    """Wrap the text of the last user turn in ``guardContent`` blocks, in place."""
+    """Wrap the text of the last user turn in ``guardContent`` blocks, in place (a turn of
+    tool results only gets a placeholder ``guardContent`` block)."""
     for message in reversed(messages):
         if message.get("role") == "user":
-            message["content"] = [
+            content = [
                 {"guardContent": {"text": {"text": block["text"]}}}
                 if set(block) == {"text"}
                 else block
                 for block in message["content"]
             ]
+            if not any("guardContent" in block for block in content):
+                content.append(dict(_TOOL_TURN_GUARD))
+            message["content"] = content
             return
 
 

@@ -350,3 +350,25 @@ def test_model_kwargs_move_to_request_fields_with_a_warning() -> None:
         )
     assert model.additional_model_request_fields == {"top_k": 5}
     assert any("additional_model_request_fields" in str(w.message) for w in caught)
+
+
+def test_guard_last_turn_only_with_a_tool_result_last_turn(server: BedrockWireServer) -> None:
+    from langchain_core.messages import ToolMessage
+
+    guardrail = {"guardrailIdentifier": "gr-1", "guardrailVersion": "1"}
+    model = on(server, guardrail_config=guardrail, guard_last_turn_only=True)
+    server.enqueue(JsonReply(converse_body([{"text": "It is sunny."}])))
+    model.bind_tools([get_weather]).invoke(
+        [
+            HumanMessage("Weather in Oslo?"),
+            AIMessage(
+                "", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "t1"}]
+            ),
+            ToolMessage("sunny", tool_call_id="t1"),
+        ]
+    )
+    turns = server.requests[0].body["messages"]
+    assert turns[0]["content"] == [{"text": "Weather in Oslo?"}]
+    last = turns[-1]["content"]
+    assert [next(iter(block)) for block in last] == ["toolResult", "guardContent"]
+    assert last[1] == {"guardContent": {"text": {"text": "[tool_result]"}}}
