@@ -491,6 +491,20 @@ class ChatBedrockStream(BaseChatModel):
             client.meta.events.register_first("before-sign.bedrock-runtime.*", add_headers)
         return client
 
+    @property
+    def effective_retry_policy(self) -> RetryPolicy:
+        """The retry policy calls use: ``retry_policy`` with ``max_retries`` applied, or
+        none of ours when botocore's own retries are on (see ``max_retries``)."""
+        return self._policy()
+
+    def converse_request(
+        self, messages: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The Converse request this model sends for ``messages`` with per-call ``kwargs``
+        (the same ones ``invoke`` takes, e.g. ``tools=``): every parameter resolved in one
+        place. Nothing is sent; raises as ``invoke`` would for bad input."""
+        return self._request(self._convert_input(messages).to_messages(), stop, kwargs)
+
     def _policy(self) -> RetryPolicy:
         return resolve_policy(
             self.retry_policy,

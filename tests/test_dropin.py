@@ -372,3 +372,15 @@ def test_guard_last_turn_only_with_a_tool_result_last_turn(server: BedrockWireSe
     last = turns[-1]["content"]
     assert [next(iter(block)) for block in last] == ["toolResult", "guardContent"]
     assert last[1] == {"guardContent": {"text": {"text": "[tool_result]"}}}
+
+
+def test_converse_request_shows_the_call_without_sending(server: BedrockWireServer) -> None:
+    model = on(server, temperature=0.1)
+    request = model.converse_request("hi", tools=[get_weather], tool_choice="any", max_tokens=9)
+    assert request["modelId"] == CLAUDE_45
+    assert request["inferenceConfig"] == {"maxTokens": 9, "temperature": 0.1}
+    assert request["toolConfig"]["toolChoice"] == {"any": {}}
+    assert request["toolConfig"]["tools"][0]["toolSpec"]["name"] == "get_weather"
+    with pytest.raises(ValueError, match="max_tokens"):
+        model.converse_request("hi", max_tokens=-1)
+    assert server.requests == []
