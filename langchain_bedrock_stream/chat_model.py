@@ -26,7 +26,7 @@ from ._threads import run_in_thread
 from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client
-from .errors import BedrockError, InputConversionError
+from .errors import BedrockError
 from .model_setup import (
     check_inference_value,
     check_nova_reasoning,
@@ -759,7 +759,6 @@ class ChatBedrockStream(BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> tuple[dict[str, Any], _Run]:
         request = self._request(messages, stop, kwargs)
-        _check_tool_results(request, messages)
         self._get_client()  # built (once) before the clock starts: timing is the call's own
         return request, _Run(request["modelId"], time.perf_counter(), StreamHandle())
 
@@ -979,32 +978,6 @@ class ChatBedrockStream(BaseChatModel):
         from .tokens import estimate_text_tokens
 
         return estimate_text_tokens(text)
-
-
-def _check_tool_results(request: Mapping[str, Any], messages: Sequence[BaseMessage]) -> None:
-    """Refuse, before sending, a tool result that answers no earlier tool call."""
-    called: list[str] = []
-    for turn in request.get("messages") or []:
-        for block in turn.get("content") or []:
-            if turn.get("role") == "assistant" and "toolUse" in block:
-                called.append(block["toolUse"].get("toolUseId"))
-            elif turn.get("role") == "user" and "toolResult" in block:
-                tool_use_id = block["toolResult"].get("toolUseId")
-                if tool_use_id in called:
-                    continue
-                where = next(
-                    (
-                        f"message {i} ({type(m).__name__})"
-                        for i, m in enumerate(messages)
-                        if getattr(m, "tool_call_id", None) == tool_use_id
-                    ),
-                    "a user message",
-                )
-                raise InputConversionError(
-                    f"{where}: tool result for tool call id {tool_use_id!r} has no matching "
-                    f"tool call in an earlier AI message (tool call ids so far: {called})",
-                    block=block,
-                )
 
 
 def _allow_loading() -> None:

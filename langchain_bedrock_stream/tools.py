@@ -14,6 +14,8 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from .request import create_cache_point
+
 __all__ = [
     "bindable_tools",
     "closed_schema",
@@ -103,13 +105,11 @@ def _cache_point_after(tool: Any) -> list[dict[str, Any]]:
     marker = tool.get("cache_control") if isinstance(tool, Mapping) else None
     if not marker:
         return []
-    point: dict[str, Any] = {"type": "default"}
     ttl = marker.get("ttl") if isinstance(marker, Mapping) else None
-    if ttl is not None:
-        if ttl not in ("5m", "1h"):
-            raise ValueError(f"tool {_label(tool)}: cache ttl must be '5m' or '1h', got {ttl!r}")
-        point["ttl"] = ttl
-    return [{"cachePoint": point}]
+    try:
+        return [dict(create_cache_point(ttl=ttl))]
+    except ValueError as err:
+        raise ValueError(f"tool {_label(tool)}: {err}") from None
 
 
 def convert_tools(tools: Sequence[Any], *, strict: bool | None = None) -> list[dict[str, Any]]:
