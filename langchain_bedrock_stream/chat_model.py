@@ -332,6 +332,12 @@ class ChatBedrockStream(BaseChatModel):
         return describe(self.model_id, self.base_model_id)
 
     @property
+    def thinking(self) -> bool:
+        """Whether requests leave the model thinking: ``reasoning_effort``,
+        ``thinking_budget``, a ``thinking`` request field, or the model's own default."""
+        return thinking_on(self.description, self._effective_fields())
+
+    @property
     def client(self) -> Any:
         """The ``bedrock-runtime`` boto3 client: the one given, else built on first use
         (no network call; tests may patch ``model.client.converse``)."""
@@ -618,13 +624,13 @@ class ChatBedrockStream(BaseChatModel):
         return dict(config)
 
     def _effective_fields(self) -> dict[str, Any]:
-        """The request fields with what ``thinking_budget`` adds (to tell if thinking is on)."""
-        budget = (
-            reasoning_fields(self.base_model_id or self.model_id, budget=self.thinking_budget)
-            if self.thinking_budget is not None
-            else {}
+        """The request fields with what ``reasoning_effort`` / ``thinking_budget`` add."""
+        derived = reasoning_fields(
+            self.base_model_id or self.model_id,
+            effort=self.reasoning_effort,
+            budget=self.thinking_budget,
         )
-        return {**budget, **(self.additional_model_request_fields or {})}
+        return {**derived, **(self.additional_model_request_fields or {})}
 
     def _resolve_choice(self, choice: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """``choice`` if the model takes it, ``auto`` (with a warning) when thinking forbids

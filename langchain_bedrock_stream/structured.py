@@ -39,7 +39,6 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.v1 import BaseModel as BaseModelV1
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from .request import reasoning_fields, thinking_enabled
 from .tools import closed_schema
 
 if TYPE_CHECKING:
@@ -152,21 +151,6 @@ def _function(schema: Any) -> dict[str, Any]:
         raise ValueError(f"cannot use {schema!r} as a structured output schema: {err}") from None
 
 
-def _thinking_on(model: ChatBedrockStream) -> bool:
-    from .model_setup import thinking_on
-
-    fields = {
-        **reasoning_fields(
-            model.base_model_id or model.model_id,
-            effort=model.reasoning_effort,
-            budget=model.thinking_budget,
-        ),
-        **(model.additional_model_request_fields or {}),
-    }
-    family = model.base_model_id or model.model_id
-    return thinking_enabled(family, fields) or thinking_on(model.description, fields)
-
-
 def _function_calling(
     model: ChatBedrockStream, schema: Any, strict: bool | None, trace: dict[str, Any]
 ) -> tuple[Runnable[Any, Any], Runnable[Any, Any]]:
@@ -174,7 +158,8 @@ def _function_calling(
     name = function["name"]
     supported = tuple(model.supports_tool_choice_values or ())
     choice: str | None = name if "tool" in supported else "any"
-    if _thinking_on(model):
+    forced_ok = bool({"tool", "any"} & set(supported))
+    if model.thinking and not model.description.profile.forced_choice_with_thinking:
         warnings.warn(
             f"{model.model_id} rejects forced tool use while extended thinking is on: the "
             f"structured output tool {name!r} is offered with automatic tool choice, so the "
@@ -183,7 +168,7 @@ def _function_calling(
             stacklevel=3,
         )
         choice = None
-    elif not {"tool", "any"} & set(supported):
+    elif not forced_ok:
         warnings.warn(
             f"{model.model_id} does not accept a forced tool choice: the structured output "
             f"tool {name!r} is offered with automatic tool choice, so the model may answer "

@@ -384,3 +384,20 @@ def test_converse_request_shows_the_call_without_sending(server: BedrockWireServ
     with pytest.raises(ValueError, match="max_tokens"):
         model.converse_request("hi", max_tokens=-1)
     assert server.requests == []
+
+
+def test_thinking_decides_forced_choice_per_family() -> None:
+    claude5 = ChatBedrockStream(model="us.anthropic.claude-sonnet-5", region_name="us-east-1")
+    assert claude5.thinking  # on by default for this family, and it still takes forced choice
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bound = claude5.with_structured_output(City).first  # type: ignore[attr-defined]
+    assert bound.kwargs["tool_choice"] == {"tool": {"name": "City"}}
+
+    sonnet45 = ChatBedrockStream(model=CLAUDE_45, region_name="us-east-1", thinking_budget=2048)
+    assert sonnet45.thinking
+    assert sonnet45.supports_tool_choice_values == ("auto",)
+    with pytest.warns(UserWarning, match="rejects forced tool use while extended thinking"):
+        bound = sonnet45.with_structured_output(City).first  # type: ignore[attr-defined]
+    assert bound.kwargs["tool_choice"] is None
+    assert not ChatBedrockStream(model=CLAUDE_45, region_name="us-east-1").thinking
