@@ -262,3 +262,35 @@ def test_parse_never_raises_on_odd_input():
     for odd in ("", "arn:", "arn:aws:bedrock", ".", "us.", "bedrock/us.amazon.nova-pro-v1:0"):
         parse_model_id(odd)
     assert parse_model_id("bedrock/us.amazon.nova-pro-v1:0").name == "amazon.nova-pro"
+
+
+def test_forced_choice_while_thinking_by_family():
+    assert not describe(
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    ).profile.forced_choice_with_thinking
+    assert describe("global.anthropic.claude-opus-4-8").profile.forced_choice_with_thinking
+    claude5 = describe("us.anthropic.claude-sonnet-5").profile
+    assert claude5.thinking_by_default and claude5.forced_choice_with_thinking
+    assert describe("us.anthropic.claude-sonnet-5-5").profile.tool_choices == ("auto",)
+
+
+def test_gpt_reasoning_levels_by_generation():
+    assert describe("openai.gpt-5.5").profile.reasoning_efforts[-1] == "xhigh"
+    assert describe("us.openai.gpt-6-sol").profile.reasoning_efforts[0] == "none"
+    assert describe("us.openai.gpt-6-sol").profile.reasoning_efforts[-1] == "max"
+    assert "none" not in describe("openai.gpt-6-astra").profile.reasoning_efforts
+    assert describe("openai.gpt-5.5").profile.reasoning == "effort_object"
+    assert describe("openai.gpt-oss-20b-1:0").profile.reasoning == "effort_field"
+
+
+def test_langchain_profile_from_the_description():
+    from langchain_bedrock_stream.models import langchain_profile
+
+    claude = langchain_profile(describe("us.anthropic.claude-sonnet-4-6"))
+    assert claude["reasoning_output"] and claude["tool_calling"] and claude["tool_choice"]
+    assert claude["max_input_tokens"] == 1_000_000
+    assert claude["image_inputs"] and claude["pdf_inputs"] and not claude["audio_inputs"]
+    assert "mid_conversation_tools" not in claude
+    llama = langchain_profile(describe("us.meta.llama3-3-70b-instruct-v1:0"))
+    assert llama["tool_calling"] and not llama["tool_choice"] and not llama["tool_call_streaming"]
+    assert langchain_profile(describe("acme.unknown-v1:0")) == {}
