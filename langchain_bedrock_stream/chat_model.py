@@ -812,6 +812,17 @@ class ChatBedrockStream(BaseChatModel):
             return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
         return False
 
+    def _streaming_disabled(self, **kwargs: Any) -> bool:
+        """LangChain's rule, plus a call's own ``disable_streaming`` (``bind_tools`` sets it
+        for system tools) and tools bound as a ready ``toolConfig``."""
+        switch = kwargs.get("disable_streaming", self.disable_streaming)
+        if switch is True:
+            return True
+        config = kwargs.get("toolConfig") or kwargs.get("tool_config")
+        if switch == "tool_calling" and (kwargs.get("tools") or (config or {}).get("tools")):
+            return True
+        return super()._streaming_disabled(**kwargs)
+
     def _wants_stream(self, run_manager: Any, kwargs: dict[str, Any]) -> bool:
         if self._streaming_disabled(**kwargs):
             return False

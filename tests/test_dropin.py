@@ -401,3 +401,13 @@ def test_thinking_decides_forced_choice_per_family() -> None:
         bound = sonnet45.with_structured_output(City).first  # type: ignore[attr-defined]
     assert bound.kwargs["tool_choice"] is None
     assert not ChatBedrockStream(model=CLAUDE_45, region_name="us-east-1").thinking
+
+
+def test_system_tools_go_through_converse(server: BedrockWireServer) -> None:
+    model = on(server, "us.amazon.nova-2-lite-v1:0")
+    server.enqueue(JsonReply(converse_body([{"text": "grounded answer"}])))
+    bound = model.bind_tools([get_weather, "nova_grounding"])
+    assert "".join(chunk.text for chunk in bound.stream("news?")) == "grounded answer"
+    body = server.requests[0].body
+    assert server.requests[0].operation == "converse"
+    assert [next(iter(tool)) for tool in body["toolConfig"]["tools"]] == ["toolSpec", "systemTool"]
