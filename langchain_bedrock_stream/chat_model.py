@@ -156,10 +156,13 @@ class ChatBedrockStream(BaseChatModel):
     base_model_id: str | None = Field(default=None, alias="base_model")
     """The foundation model behind an application inference profile ARN (used for pricing)."""
     provider: str = ""
-    """Accepted for compatibility; the model family is read from the model id (or
-    ``base_model_id``) wherever it matters."""
+    """``anthropic``, ``amazon``, ...: read from the model id (or ``base_model_id``) when not
+    given; ``""`` when the id names no model. The family facts come from the model
+    description (``model.description``), not from this field."""
     region_name: str | None = None
-    """AWS region; else the ARN's region, ``AWS_REGION``/``AWS_DEFAULT_REGION``, the profile's."""
+    """AWS region; when not given, filled in at construction from the ARN, ``AWS_REGION`` /
+    ``AWS_DEFAULT_REGION`` or a given ``client``, else the AWS profile's is used. With none
+    at all (and no ``endpoint_url``) the first call raises ``ValueError``."""
     credentials_profile_name: str | None = Field(default=None, exclude=True)
     """Named profile from ``~/.aws/credentials``."""
     aws_access_key_id: SecretStr | None = Field(
@@ -223,10 +226,13 @@ class ChatBedrockStream(BaseChatModel):
     """Turn reasoning on with a family-neutral level. Anthropic Claude 4.6 and later: adaptive
     thinking with ``output_config.effort``; Claude 3.7 to 4.5: thinking with a budget of
     1024 / 4096 / 16384 / 24576 / 32000 tokens for low / medium / high / xhigh / max; Amazon
-    Nova 2: ``reasoningConfig.maxReasoningEffort`` (low/medium/high); OpenAI gpt-oss:
-    ``reasoning_effort`` (low/medium/high). Other models raise ``ValueError`` (use
-    ``additional_model_request_fields``). Claude thinking rejects forced tool choice and
-    non-default ``temperature``/``top_k``."""
+    Nova 2: ``reasoningConfig.maxReasoningEffort`` (low/medium/high); OpenAI gpt-oss,
+    DeepSeek V3, Kimi, GLM: ``reasoning_effort``; OpenAI GPT-5 and later:
+    ``reasoning.effort``. Levels are checked against ``profile["reasoning_effort_levels"]``.
+    The fields are folded into ``additional_model_request_fields`` at construction (its own
+    keys win). Other models raise ``ValueError`` at construction (use
+    ``additional_model_request_fields``). Claude 3.7 to 4.5 thinking rejects forced tool
+    choice (downgraded to ``auto``) and non-default ``temperature``/``top_k``."""
     thinking_budget: int | None = None
     """Anthropic Claude extended thinking with this many budget tokens (at least 1024):
     ``thinking: {"type": "enabled", "budget_tokens": N}``. ``max_tokens`` must exceed it and
@@ -252,9 +258,11 @@ class ChatBedrockStream(BaseChatModel):
     """Converse ``messages`` sent as given instead of the converted input (as in
     ``ChatBedrockConverse``): the call's messages and system prompt are then not sent."""
     supports_tool_choice_values: Sequence[Literal["auto", "any", "tool"]] | None = None
-    """The ``tool_choice`` kinds the model accepts; inferred for known families (Claude, Nova,
-    Mistral Large: all; Llama: ``auto``) when unset. A forced choice outside them raises
-    before any request; structured output then offers its tool with automatic choice."""
+    """The ``tool_choice`` kinds the model accepts; from the model's family profile when unset
+    (only ``auto`` while thinking is on for families that refuse forced tool use then). A
+    choice outside them raises before any request, except a forced one while thinking,
+    which becomes ``auto`` with a warning; structured output then offers its tool with
+    automatic choice."""
 
     # --- behaviour ---
     streaming: bool = False
