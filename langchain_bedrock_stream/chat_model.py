@@ -301,7 +301,7 @@ class ChatBedrockStream(BaseChatModel):
     def _derive_inputs(cls, values: Any) -> Any:
         """Provider, region, ``disable_streaming`` from the model id (see ``model_setup``)."""
         if isinstance(values, dict):
-            return prepare_inputs(values, cls, describe)
+            return prepare_inputs(values, cls)
         return values
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .models import FamilyProfile, ModelDescription, ModelId
+from .models import FamilyProfile, ModelDescription, ModelId, describe
 
 __all__ = [
     "check_inference_value",
@@ -68,7 +68,7 @@ def _apply_gateway(values: dict[str, Any], cls: type) -> None:
         values.pop("endpoint_url")
 
 
-def prepare_inputs(values: dict[str, Any], cls: type, describe_model: Any) -> dict[str, Any]:
+def prepare_inputs(values: dict[str, Any], cls: type) -> dict[str, Any]:
     """Constructor input with the derived settings filled in (see the module docstring).
 
     ``model_kwargs`` (a ``ChatBedrockConverse`` name) moves into
@@ -92,7 +92,7 @@ def prepare_inputs(values: dict[str, Any], cls: type, describe_model: Any) -> di
     if not isinstance(model_id, str):
         return values  # field validation names what is missing
     base = values.get("base_model_id", values.get("base_model"))
-    described: ModelDescription = describe_model(model_id, base)
+    described = describe(model_id, base if isinstance(base, str) else None)
     if not values.get("provider"):
         values["provider"] = described.provider
     if "disable_streaming" not in values:
