@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,16 +35,9 @@ from .model_setup import (
     tool_choice_kinds,
 )
 from .models import ModelDescription, describe, langchain_profile
-from .request import NO_TOOL_CHOICE, build_request, create_cache_point, reasoning_fields
+from .request import build_request, create_cache_point, reasoning_fields
 from .retry import RetryPolicy, resolve_policy
-from .tools import (
-    bindable_tools,
-    convert_tool_choice,
-    convert_tools,
-    resolve_tool_choice,
-    tool_config,
-    tool_names,
-)
+from .tools import binding, call_tool_config, resolve_tool_choice
 from .transport import StreamHandle, aconverse_stream, converse, converse_stream
 
 __all__ = ["ChatBedrockStream"]
@@ -81,11 +73,6 @@ _PER_CALL = {
     "cache_control",
     "stream",
 }
-
-
-def _with_none_choice(config: dict[str, Any], tool_choice: Any) -> dict[str, Any]:
-    """``tool_choice="none"`` marked for the request builder, which then sends no tools."""
-    return {**config, "toolChoice": dict(NO_TOOL_CHOICE)} if tool_choice == "none" else config
 
 
 _TOOL_TURN_GUARD = {"guardContent": {"text": {"text": "[tool_result]"}}}
@@ -558,7 +545,7 @@ class ChatBedrockStream(BaseChatModel):
         if stops:
             inference["stopSequences"] = [stops] if isinstance(stops, str) else list(stops)
 
-        tools_config = self._tool_config(kwargs)
+        tools_config = call_tool_config(kwargs, self._resolve_choice)
         output_config = pick("output_config", self.output_config)
         if kwargs.get("response_format") and kwargs.get("output_config") is None:
             from .structured import output_config_from_response_format
@@ -609,27 +596,6 @@ class ChatBedrockStream(BaseChatModel):
         if fields is not None and fields is self._folded_fields:
             return self._explicit_fields
         return fields
-
-    def _tool_config(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The call's ``toolConfig``: bound ``tools`` + ``tool_choice`` (as ``bind_tools``
-        binds them), or a ready ``toolConfig``; the choice checked against the model."""
-        config = kwargs.get("toolConfig") or kwargs.get("tool_config")
-        choice_given = kwargs.get("tool_choice")
-        if config is None:
-            if not kwargs.get("tools"):
-                return None
-            tools = convert_tools(kwargs["tools"])
-            none = choice_given == "none" or choice_given == NO_TOOL_CHOICE
-            choice = None if none else convert_tool_choice(choice_given, tool_names(tools))
-            config = _with_none_choice(tool_config(tools, choice), "none" if none else None)
-        choice = config.get("toolChoice")
-        if choice:
-            resolved = self._resolve_choice(choice)
-            if resolved != choice:
-                config = {**config, "toolChoice": resolved}
-                if resolved is None:
-                    config.pop("toolChoice")
-        return dict(config)
 
     def _effective_fields(self) -> dict[str, Any]:
         """The request fields with what ``reasoning_effort`` / ``thinking_budget`` add."""
@@ -935,29 +901,12 @@ class ChatBedrockStream(BaseChatModel):
         (so ``disable_streaming="tool_calling"`` sees them), or ``toolConfig`` when system
         tools are among them (those calls go through Converse).
         """
-        bound = bindable_tools(tools, strict=strict)
-        converted = convert_tools(bound)
-        names = tool_names(converted)
-        none = tool_choice == "none"
-        choice = None if none else convert_tool_choice(tool_choice, names)
-        choice = dict(NO_TOOL_CHOICE) if none else self._resolve_choice(choice)
         if response_format is not None:
             kwargs["response_format"] = response_format
-        if any("systemTool" in tool for tool in converted):
-            # Custom tools first, then system tools; Converse calls for these (as
-            # ChatBedrockConverse makes them). Forced choice needs a custom tool.
-            custom = [tool for tool in converted if "systemTool" not in tool]
-            system = [tool for tool in converted if "systemTool" in tool]
-            if choice and next(iter(choice)) in ("any", "tool") and not custom:
-                warnings.warn(
-                    f"tool_choice={next(iter(choice))} is not supported when using only "
-                    "system tools. Downgrading to tool_choice='auto'.",
-                    stacklevel=2,
-                )
-                choice = {"auto": {}}
-            kwargs.setdefault("disable_streaming", True)
-            return self.bind(toolConfig=tool_config([*custom, *system], choice), **kwargs)
-        return self.bind(tools=bound, tool_choice=choice, **kwargs)
+        bound = binding(tools, tool_choice=tool_choice, strict=strict, resolve=self._resolve_choice)
+        if "disable_streaming" in bound and "disable_streaming" in kwargs:
+            bound.pop("disable_streaming")
+        return self.bind(**bound, **kwargs)
 
     def with_structured_output(
         self,

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from .request import create_cache_point
+from .request import NO_TOOL_CHOICE, create_cache_point
 
 __all__ = [
     "bindable_tools",
+    "binding",
+    "call_tool_config",
     "closed_schema",
     "convert_tool_choice",
     "convert_tools",
@@ -264,4 +266,66 @@ def tool_config(tools: list[dict[str, Any]], tool_choice: dict[str, Any] | None)
     config: dict[str, Any] = {"tools": tools}
     if tool_choice is not None:
         config["toolChoice"] = tool_choice
+    return config
+
+
+ChoiceResolver = Callable[[Mapping[str, Any] | None], "dict[str, Any] | None"]
+"""Checks a ``toolChoice`` against the model (see :func:`resolve_tool_choice`)."""
+
+
+def _none_choice(choice: Any) -> bool:
+    return choice == "none" or choice == NO_TOOL_CHOICE
+
+
+def binding(
+    tools: Sequence[Any], *, tool_choice: Any, strict: bool | None, resolve: ChoiceResolver
+) -> dict[str, Any]:
+    """What ``bind_tools`` binds, as ``ChatBedrockConverse`` binds it: ``tools`` (see
+    :func:`bindable_tools`) and ``tool_choice`` (a Converse ``toolChoice``, checked by
+    ``resolve``; ``"none"`` is the marker that sends no tools), so LangChain's
+    ``disable_streaming="tool_calling"`` sees them. With system tools: a ready
+    ``toolConfig`` (custom tools first) and ``disable_streaming=True``, since Converse
+    serves those; a forced choice with only system tools becomes ``auto`` with a warning.
+    """
+    bound = bindable_tools(tools, strict=strict)
+    converted = convert_tools(bound)
+    if _none_choice(tool_choice):
+        choice: dict[str, Any] | None = dict(NO_TOOL_CHOICE)
+    else:
+        choice = resolve(convert_tool_choice(tool_choice, tool_names(converted)))
+    if not any("systemTool" in tool for tool in converted):
+        return {"tools": bound, "tool_choice": choice}
+    custom = [tool for tool in converted if "systemTool" not in tool]
+    system = [tool for tool in converted if "systemTool" in tool]
+    if choice and next(iter(choice)) in ("any", "tool") and not custom:
+        warnings.warn(
+            f"tool_choice={next(iter(choice))} is not supported when using only system "
+            "tools. Downgrading to tool_choice='auto'.",
+            stacklevel=3,
+        )
+        choice = {"auto": {}}
+    return {"toolConfig": tool_config([*custom, *system], choice), "disable_streaming": True}
+
+
+def call_tool_config(kwargs: Mapping[str, Any], resolve: ChoiceResolver) -> dict[str, Any] | None:
+    """A call's ``toolConfig`` from what it was given: a ready ``toolConfig`` /
+    ``tool_config``, or ``tools`` + ``tool_choice`` (as :func:`binding` binds them, or as
+    a user passes them to ``invoke``); the choice checked by ``resolve``."""
+    config = kwargs.get("toolConfig") or kwargs.get("tool_config")
+    if config is None:
+        if not kwargs.get("tools"):
+            return None
+        converted = convert_tools(kwargs["tools"])
+        given = kwargs.get("tool_choice")
+        if _none_choice(given):
+            return {**tool_config(converted, None), "toolChoice": dict(NO_TOOL_CHOICE)}
+        config = tool_config(converted, convert_tool_choice(given, tool_names(converted)))
+    config = dict(config)
+    choice = config.get("toolChoice")
+    if choice and not _none_choice(choice):
+        resolved = resolve(choice)
+        if resolved is None:
+            config.pop("toolChoice")
+        else:
+            config["toolChoice"] = resolved
     return config
