@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages import content as types
-from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
+from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.block_translators import register_translator
 from langchain_core.messages.block_translators.bedrock_converse import (
     translate_content as _converse_translate,
@@ -71,11 +71,23 @@ def _snake(obj: Any) -> Any:
 # --- usage ---------------------------------------------------------------------------------
 
 
-def usage_metadata(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
+def reasoning_tokens(additional_fields: Mapping[str, Any] | None) -> int | None:
+    """Thinking tokens the model reports in ``additionalModelResponseFields`` (asked for
+    with ``additional_model_response_field_paths=["/usage"]``), if any."""
+    usage = (additional_fields or {}).get("usage")
+    details = usage.get("output_tokens_details") if isinstance(usage, Mapping) else None
+    tokens = details.get("thinking_tokens") if isinstance(details, Mapping) else None
+    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
+
+
+def usage_metadata(
+    usage: Mapping[str, Any] | None, additional_fields: Mapping[str, Any] | None = None
+) -> UsageMetadata | None:
     """Bedrock ``usage`` -> LangChain ``UsageMetadata``.
 
     ``input_tokens`` includes cache reads and writes (Bedrock's ``inputTokens`` does not);
-    ``cacheDetails`` splits writes by TTL into ``ephemeral_5m/1h_input_tokens``.
+    ``cacheDetails`` splits writes by TTL into ``ephemeral_5m/1h_input_tokens``; thinking
+    tokens reported in ``additional_fields`` become ``output_token_details["reasoning"]``.
     """
     if not usage:
         return None
@@ -91,12 +103,16 @@ def usage_metadata(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
             key = f"ephemeral_{ttl}_input_tokens"
             extra = cast("dict[str, int]", details)
             extra[key] = extra.get(key, 0) + int(entry.get("inputTokens") or 0)
-    return UsageMetadata(
+    metadata = UsageMetadata(
         input_tokens=input_tokens,
         output_tokens=output,
         total_tokens=int(usage.get("totalTokens") or input_tokens + output),
         input_token_details=details,
     )
+    thinking = reasoning_tokens(additional_fields)
+    if thinking is not None:
+        metadata["output_token_details"] = OutputTokenDetails(reasoning=thinking)
+    return metadata
 
 
 def response_metadata(
@@ -359,7 +375,7 @@ def final_chunk(
     return AIMessageChunk(
         content=[],
         tool_call_chunks=_poisoned_calls(response),
-        usage_metadata=usage_metadata(response.usage),
+        usage_metadata=usage_metadata(response.usage, response.additional_model_response_fields),
         response_metadata=response_metadata(
             response, model_id=model_id, request_id=request_id, extra=extra
         ),
@@ -430,19 +446,48 @@ def _content_items(block: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"type": "non_standard", "value": dict(block)}]
 
 
+_INLINE_THINKING = re.compile(r"\s*<thinking>(.*?)</thinking>\s*", re.DOTALL)
+
+
+def _inline_reasoning(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Text items with ``<thinking>...</thinking>`` inside split into a reasoning item and
+    the answer text (Amazon Nova writes its reasoning inline)."""
+    out: list[dict[str, Any]] = []
+    for item in items:
+        text = item.get("text") if item.get("type") == "text" else None
+        if not isinstance(text, str) or "<thinking>" not in text or "citations" in item:
+            out.append(item)
+            continue
+        thoughts = [m.strip() for m in _INLINE_THINKING.findall(text)]
+        answer = _INLINE_THINKING.sub("\n", text).strip()
+        if thoughts:
+            reasoning = {"text": "\n".join(thoughts)}
+            out.append({"type": "reasoning_content", "reasoning_content": reasoning})
+        if answer:
+            out.append({**item, "text": answer})
+    return out
+
+
 def message_from_response(
     response: StreamResponse,
     *,
     model_id: str,
     request_id: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    inline_thinking: bool = False,
 ) -> AIMessage:
-    """The final ``AIMessage``: content, tool calls (invalid ones kept apart), usage, metadata."""
+    """The final ``AIMessage``: content, tool calls (invalid ones kept apart), usage, metadata.
+
+    ``inline_thinking`` (families that write ``<thinking>`` in their text, see
+    ``models.FamilyProfile.inline_thinking``) moves that reasoning into a reasoning block.
+    """
     content: list[dict[str, Any]] = []
     calls = []
     invalid = []
     for position, block in enumerate(response.content):
         items = _content_items(block)
+        if inline_thinking:
+            items = _inline_reasoning(items)
         content.extend(items)
         use = block.get("toolUse")
         if use is None or use.get("type") == "server_tool_use":
@@ -466,7 +511,7 @@ def message_from_response(
         content=body,
         tool_calls=calls,
         invalid_tool_calls=invalid,
-        usage_metadata=usage_metadata(response.usage),
+        usage_metadata=usage_metadata(response.usage, response.additional_model_response_fields),
         response_metadata=response_metadata(
             response, model_id=model_id, request_id=request_id, extra=extra
         ),

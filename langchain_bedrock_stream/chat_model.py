@@ -4,7 +4,6 @@ accumulator -> bridge, and owns only configuration and the sync/async I/O edge."
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
@@ -27,17 +26,20 @@ from ._threads import run_blocking
 from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client
-from .errors import BedrockError, InputConversionError, map_errors
-from .redaction import register_request_secrets
-from .request import base_model_name, build_request
-from .retry import RetryPolicy, resolve_policy
-from .tools import (
-    check_tool_choice,
-    convert_tool_choice,
-    convert_tools,
-    tool_config,
-    tool_names,
+from .errors import BedrockError, map_errors
+from .model_setup import (
+    check_inference_value,
+    check_nova_reasoning,
+    prepare_inputs,
+    region_of,
+    thinking_on,
+    tool_choice_kinds,
 )
+from .models import ModelDescription, describe, langchain_profile
+from .redaction import register_request_secrets
+from .request import build_request, create_cache_point, reasoning_fields
+from .retry import RetryPolicy, resolve_policy
+from .tools import binding, call_tool_config, resolve_tool_choice
 from .transport import StreamHandle, aconverse, aconverse_stream, converse, converse_stream
 
 __all__ = ["ChatBedrockStream"]
@@ -53,6 +55,9 @@ _PER_CALL = {
     "tools",
     "tool_choice",
     "tool_config",
+    "toolConfig",
+    "response_format",
+    "disable_streaming",
     "additional_model_request_fields",
     "additional_model_response_field_paths",
     "guardrail_config",
@@ -66,20 +71,31 @@ _PER_CALL = {
     "cache_system",
     "cache_tools",
     "cache_ttl",
+    "cache_messages",
+    "cache_control",
     "stream",
 }
 
 
+_TOOL_TURN_GUARD = {"guardContent": {"text": {"text": "[tool_result]"}}}
+"""What a last turn holding only tool results gets, so the guardrail assesses that turn
+rather than falling back to the whole conversation."""
+
+
 def _guard_last_user_turn(messages: list[dict[str, Any]]) -> None:
-    """Wrap the text of the last user turn in ``guardContent`` blocks, in place."""
+    """Wrap the text of the last user turn in ``guardContent`` blocks, in place (a turn of
+    tool results only gets a placeholder ``guardContent`` block)."""
     for message in reversed(messages):
         if message.get("role") == "user":
-            message["content"] = [
+            content = [
                 {"guardContent": {"text": {"text": block["text"]}}}
                 if set(block) == {"text"}
                 else block
                 for block in message["content"]
             ]
+            if not any("guardContent" in block for block in content):
+                content.append(dict(_TOOL_TURN_GUARD))
+            message["content"] = content
             return
 
 
@@ -131,10 +147,13 @@ class ChatBedrockStream(BaseChatModel):
     base_model_id: str | None = Field(default=None, alias="base_model")
     """The foundation model behind an application inference profile ARN (used for pricing)."""
     provider: str = ""
-    """Accepted for compatibility; the model family is read from the model id (or
-    ``base_model_id``) wherever it matters."""
+    """``anthropic``, ``amazon``, ...: read from the model id (or ``base_model_id``) when not
+    given; ``""`` when the id names no model. The family facts come from the model
+    description (``model.description``), not from this field."""
     region_name: str | None = None
-    """AWS region; else the ARN's region, ``AWS_REGION``/``AWS_DEFAULT_REGION``, the profile's."""
+    """AWS region; when not given, filled in at construction from the ARN, ``AWS_REGION`` /
+    ``AWS_DEFAULT_REGION`` or a given ``client``, else the AWS profile's is used. With none
+    at all (and no ``endpoint_url``) the first call raises ``ValueError``."""
     credentials_profile_name: str | None = Field(default=None, exclude=True)
     """Named profile from ``~/.aws/credentials``."""
     aws_access_key_id: SecretStr | None = Field(
@@ -153,8 +172,8 @@ class ChatBedrockStream(BaseChatModel):
     """Custom endpoint (VPC endpoint, proxy, or the local simulator)."""
     config: Any = None
     """A ``botocore.config.Config`` merged over ours."""
-    client: Any = Field(default=None, exclude=True)
-    """A ready ``bedrock-runtime`` client; built lazily from the fields above when absent."""
+    user_client: Any = Field(default=None, alias="client", exclude=True)
+    """The ``client=`` given to the constructor (read it as ``model.client``)."""
     bedrock_client: Any = Field(default=None, exclude=True)
     """Accepted for compatibility; not used (no control-plane calls are made)."""
     default_headers: Mapping[str, str] | None = None
@@ -198,10 +217,13 @@ class ChatBedrockStream(BaseChatModel):
     """Turn reasoning on with a family-neutral level. Anthropic Claude 4.6 and later: adaptive
     thinking with ``output_config.effort``; Claude 3.7 to 4.5: thinking with a budget of
     1024 / 4096 / 16384 / 24576 / 32000 tokens for low / medium / high / xhigh / max; Amazon
-    Nova 2: ``reasoningConfig.maxReasoningEffort`` (low/medium/high); OpenAI gpt-oss:
-    ``reasoning_effort`` (low/medium/high). Other models raise ``ValueError`` (use
-    ``additional_model_request_fields``). Claude thinking rejects forced tool choice and
-    non-default ``temperature``/``top_k``."""
+    Nova 2: ``reasoningConfig.maxReasoningEffort`` (low/medium/high); OpenAI gpt-oss,
+    DeepSeek V3, Kimi, GLM: ``reasoning_effort``; OpenAI GPT-5 and later:
+    ``reasoning.effort``. Levels are checked against ``profile["reasoning_effort_levels"]``.
+    The fields are folded into ``additional_model_request_fields`` at construction (its own
+    keys win). Other models raise ``ValueError`` at construction (use
+    ``additional_model_request_fields``). Claude 3.7 to 4.5 thinking rejects forced tool
+    choice (downgraded to ``auto``) and non-default ``temperature``/``top_k``."""
     thinking_budget: int | None = None
     """Anthropic Claude extended thinking with this many budget tokens (at least 1024):
     ``thinking: {"type": "enabled", "budget_tokens": N}``. ``max_tokens`` must exceed it and
@@ -210,9 +232,13 @@ class ChatBedrockStream(BaseChatModel):
     """Put a ``cachePoint`` after the system prompt (prompt caching)."""
     cache_tools: bool = False
     """Put a ``cachePoint`` after the tool definitions (prompt caching)."""
+    cache_messages: bool = False
+    """Keep a growing conversation cached: a ``cachePoint`` at the end of the conversation and
+    one where the previous call's conversation ended, so each call reads what the one before
+    wrote (within the 4 cache points a request may hold)."""
     cache_ttl: Literal["5m", "1h"] | None = None
-    """Time to live of the cache points ``cache_system`` / ``cache_tools`` add (the model's
-    default when unset). A request holds at most 4 cache points in all."""
+    """Time to live of the cache points ``cache_system`` / ``cache_tools`` / ``cache_messages``
+    add (the model's default when unset). A request holds at most 4 cache points in all."""
     count_tokens_via_api: bool = False
     """``get_num_tokens_from_messages`` asks Bedrock's CountTokens API (a network call,
     Anthropic Claude models) instead of estimating locally."""
@@ -223,9 +249,11 @@ class ChatBedrockStream(BaseChatModel):
     """Converse ``messages`` sent as given instead of the converted input (as in
     ``ChatBedrockConverse``): the call's messages and system prompt are then not sent."""
     supports_tool_choice_values: Sequence[Literal["auto", "any", "tool"]] | None = None
-    """The ``tool_choice`` kinds the model accepts; inferred for known families (Claude, Nova,
-    Mistral Large: all; Llama: ``auto``) when unset. A forced choice outside them raises
-    before any request; structured output then offers its tool with automatic choice."""
+    """The ``tool_choice`` kinds the model accepts; from the model's family profile when unset
+    (only ``auto`` while thinking is on for families that refuse forced tool use then). A
+    choice outside them raises before any request, except a forced one while thinking,
+    which becomes ``auto`` with a warning; structured output then offers its tool with
+    automatic choice."""
 
     # --- behaviour ---
     streaming: bool = False
@@ -255,15 +283,68 @@ class ChatBedrockStream(BaseChatModel):
 
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _client_cache: Any = PrivateAttr(default=None)
+    _explicit_fields: Any = PrivateAttr(default=None)
+    _folded_fields: Any = PrivateAttr(default=None)
+    """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_inputs(cls, values: Any) -> Any:
+        """Provider, region, ``disable_streaming`` from the model id (see ``model_setup``)."""
+        if isinstance(values, dict):
+            return prepare_inputs(values, cls)
+        return values
 
     @model_validator(mode="after")
-    def _guard_needs_guardrail(self) -> ChatBedrockStream:
+    def _derive_settings(self) -> ChatBedrockStream:
         if self.guard_last_turn_only and not self.guardrail_config:
             raise ValueError(
                 "guard_last_turn_only=True needs guardrail_config (the guardrail that "
                 "assesses the last turn)"
             )
+        for name in ("max_tokens", "temperature", "top_p"):
+            check_inference_value(name, getattr(self, name))
+        described = self.description
+        if self.profile is None:
+            self.profile = langchain_profile(described)  # type: ignore[assignment]
+        explicit = self.additional_model_request_fields
+        self._explicit_fields = explicit
+        if self.reasoning_effort is not None:
+            derived = reasoning_fields(
+                self.base_model_id or self.model_id,
+                effort=self.reasoning_effort,
+                levels=(self.profile or {}).get("reasoning_effort_levels"),
+            )
+            if derived:
+                self.additional_model_request_fields = {**derived, **(explicit or {})}
+                self._folded_fields = self.additional_model_request_fields
+        if self.supports_tool_choice_values is None:
+            self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
+                described, self._effective_fields()
+            )
+        check_nova_reasoning(described, self.additional_model_request_fields)
         return self
+
+    @property
+    def description(self) -> ModelDescription:
+        """What this package knows about the model (see ``langchain_bedrock_stream.models``)."""
+        return describe(self.model_id, self.base_model_id)
+
+    @property
+    def thinking(self) -> bool:
+        """Whether requests leave the model thinking: ``reasoning_effort``,
+        ``thinking_budget``, a ``thinking`` request field, or the model's own default."""
+        return thinking_on(self.description, self._effective_fields())
+
+    @property
+    def client(self) -> Any:
+        """The ``bedrock-runtime`` boto3 client: the one given, else built on first use
+        (no network call; tests may patch ``model.client.converse``)."""
+        return self._get_client()
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self.user_client = value
 
     # --- LangChain identity ---
 
@@ -301,7 +382,11 @@ class ChatBedrockStream(BaseChatModel):
             params["ls_max_tokens"] = max_tokens
         stop = stop or kwargs.get("stop") or self.stop_sequences
         if stop:
-            params["ls_stop"] = list(stop)
+            params["ls_stop"] = [stop] if isinstance(stop, str) else list(stop)
+        invocation: dict[str, Any] = {"provider": self.provider}
+        if self._region() is not None:
+            invocation["region_name"] = self._region()
+        params["ls_invocation_params"] = invocation  # type: ignore[typeddict-unknown-key]
         return params
 
     @classmethod
@@ -324,15 +409,18 @@ class ChatBedrockStream(BaseChatModel):
         }
 
     def __getstate__(self) -> dict[Any, Any]:
+        if self.user_client is not None:
+            raise TypeError(
+                f"a {type(self).__name__} built with client= cannot be pickled: a boto3 "
+                "client does not pickle, and a copy without it would call another account "
+                "or Region. Build the model from region_name / credentials_profile_name / "
+                "endpoint_url instead, and its own client is rebuilt after unpickling."
+            )
         state = super().__getstate__()
         private = dict(state.get("__pydantic_private__") or {})
         private["_client_cache"] = None
         private.pop("_client_lock", None)
         state["__pydantic_private__"] = private
-        if self.client is not None:
-            fields = dict(state["__dict__"])
-            fields["client"] = None
-            state["__dict__"] = fields
         return state
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
@@ -342,17 +430,23 @@ class ChatBedrockStream(BaseChatModel):
     # --- the client ---
 
     def _region(self) -> str | None:
-        if self.region_name:
-            return self.region_name
-        if self.model_id.startswith("arn:"):
-            parts = self.model_id.split(":")
-            if len(parts) > 3 and parts[3]:
-                return parts[3]
-        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        return self.region_name or region_of(self.description.id, self.user_client)
+
+    def _profile_region(self) -> str | None:
+        """The Region of the AWS profile in use (config file), if it sets one."""
+        import botocore.exceptions
+        import botocore.session
+
+        try:
+            session = botocore.session.Session(profile=self.credentials_profile_name)
+            region = session.get_config_variable("region")
+        except botocore.exceptions.BotoCoreError:
+            return None
+        return region if isinstance(region, str) and region else None
 
     def _get_client(self) -> Any:
-        if self.client is not None:
-            return self.client
+        if self.user_client is not None:
+            return self.user_client
         if self._client_cache is None:
             with self._client_lock:
                 if self._client_cache is None:
@@ -369,6 +463,17 @@ class ChatBedrockStream(BaseChatModel):
         return await run_blocking(self._get_client)
 
     def _new_client(self) -> Any:
+        if self._region() is None and self.endpoint_url is None and not self._profile_region():
+            raise ValueError(
+                "no AWS Region configured for Bedrock: pass region_name=..., set AWS_REGION "
+                "or AWS_DEFAULT_REGION, or set a region in the AWS profile"
+                + (
+                    f" {self.credentials_profile_name!r}"
+                    if self.credentials_profile_name
+                    else " (AWS_PROFILE or default)"
+                )
+            )
+
         def reveal(secret: SecretStr | None) -> str | None:
             return secret.get_secret_value() if secret is not None else None
 
@@ -403,9 +508,26 @@ class ChatBedrockStream(BaseChatModel):
             client.meta.events.register_first("before-sign.bedrock-runtime.*", add_headers)
         return client
 
+    @property
+    def effective_retry_policy(self) -> RetryPolicy:
+        """The retry policy calls use: ``retry_policy`` with ``max_retries`` applied, or
+        none of ours when botocore's own retries are on (see ``max_retries``)."""
+        return self._policy()
+
+    def converse_request(
+        self, messages: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The Converse request this model sends for ``messages`` with per-call ``kwargs``
+        (the same ones ``invoke`` takes, e.g. ``tools=``): every parameter resolved in one
+        place. Nothing is sent; raises as ``invoke`` would for bad input."""
+        return self._request(self._convert_input(messages).to_messages(), stop, kwargs)
+
     def _policy(self) -> RetryPolicy:
         return resolve_policy(
-            self.retry_policy, max_retries=self.max_retries, config=self.config, client=self.client
+            self.retry_policy,
+            max_retries=self.max_retries,
+            config=self.config,
+            client=self.user_client,
         )
 
     # --- request ---
@@ -419,6 +541,9 @@ class ChatBedrockStream(BaseChatModel):
                 f"unsupported argument(s) for {type(self).__name__}: {sorted(unknown)}; "
                 f"per-call options are {sorted(_PER_CALL - {'stream'})}"
             )
+
+        for name in ("max_tokens", "temperature", "top_p"):
+            check_inference_value(name, kwargs.get(name))
 
         def pick(name: str, default: Any) -> Any:
             return kwargs[name] if kwargs.get(name) is not None else default
@@ -434,14 +559,14 @@ class ChatBedrockStream(BaseChatModel):
                 inference[key] = value
         stops = stop or kwargs.get("stop") or kwargs.get("stop_sequences") or self.stop_sequences
         if stops:
-            inference["stopSequences"] = list(stops)
+            inference["stopSequences"] = [stops] if isinstance(stops, str) else list(stops)
 
-        tools_config = kwargs.get("tool_config")
-        if tools_config is None and kwargs.get("tools"):
-            tools = convert_tools(kwargs["tools"])
-            choice = convert_tool_choice(kwargs.get("tool_choice"), tool_names(tools))
-            self._check_choice(choice, kwargs)
-            tools_config = tool_config(tools, choice)
+        tools_config = call_tool_config(kwargs, self._resolve_choice)
+        output_config = pick("output_config", self.output_config)
+        if kwargs.get("response_format") and kwargs.get("output_config") is None:
+            from .structured import output_config_from_response_format
+
+            output_config = output_config_from_response_format(kwargs["response_format"])
 
         system_messages: list[BaseMessage] = []
         if self.system:
@@ -454,7 +579,7 @@ class ChatBedrockStream(BaseChatModel):
             inference_config=inference,
             tool_config=tools_config,
             additional_model_request_fields=pick(
-                "additional_model_request_fields", self.additional_model_request_fields
+                "additional_model_request_fields", self._request_fields()
             ),
             additional_model_response_field_paths=pick(
                 "additional_model_response_field_paths", self.additional_model_response_field_paths
@@ -464,10 +589,12 @@ class ChatBedrockStream(BaseChatModel):
             service_tier=pick("service_tier", self.service_tier),
             request_metadata=pick("request_metadata", self.request_metadata),
             prompt_variables=pick("prompt_variables", self.prompt_variables),
-            output_config=pick("output_config", self.output_config),
+            output_config=output_config,
             system_cache=pick("cache_system", self.cache_system),
             tools_cache=pick("cache_tools", self.cache_tools),
+            messages_cache=pick("cache_messages", self.cache_messages),
             cache_ttl=pick("cache_ttl", self.cache_ttl),
+            cache_control=kwargs.get("cache_control"),
             base_model_id=self.base_model_id,
             **self._reasoning(kwargs),
         )
@@ -477,6 +604,34 @@ class ChatBedrockStream(BaseChatModel):
         if self.guard_last_turn_only:
             _guard_last_user_turn(request["messages"])
         return request
+
+    def _request_fields(self) -> dict[str, Any] | None:
+        """``additional_model_request_fields`` without what ``reasoning_effort`` folded in
+        at construction (the request builder adds the reasoning fields of the call)."""
+        fields = self.additional_model_request_fields
+        if fields is not None and fields is self._folded_fields:
+            return self._explicit_fields
+        return fields
+
+    def _effective_fields(self) -> dict[str, Any]:
+        """The request fields with what ``reasoning_effort`` / ``thinking_budget`` add."""
+        derived = reasoning_fields(
+            self.base_model_id or self.model_id,
+            effort=self.reasoning_effort,
+            budget=self.thinking_budget,
+        )
+        return {**derived, **(self.additional_model_request_fields or {})}
+
+    def _resolve_choice(self, choice: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """``choice`` if the model takes it, ``auto`` (with a warning) when thinking forbids
+        it, else ``ValueError`` (see ``tools.resolve_tool_choice``)."""
+        described = self.description
+        return resolve_tool_choice(
+            choice,
+            tuple(self.supports_tool_choice_values or ()),
+            model=described.name or self.model_id,
+            thinking=thinking_on(described, self._effective_fields()),
+        )
 
     def _reasoning(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """``reasoning_effort`` / ``thinking_budget`` for one call: a call's own value
@@ -617,7 +772,6 @@ class ChatBedrockStream(BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> tuple[dict[str, Any], _Run]:
         request = self._request(messages, stop, kwargs)
-        _check_tool_results(request, messages)
         self._get_client()  # built (once) before the clock starts: timing is the call's own
         return request, _Run(request["modelId"], time.perf_counter(), StreamHandle())
 
@@ -666,6 +820,17 @@ class ChatBedrockStream(BaseChatModel):
             return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
         return False
 
+    def _streaming_disabled(self, **kwargs: Any) -> bool:
+        """LangChain's rule, plus a call's own ``disable_streaming`` (``bind_tools`` sets it
+        for system tools) and tools bound as a ready ``toolConfig``."""
+        switch = kwargs.get("disable_streaming", self.disable_streaming)
+        if switch is True:
+            return True
+        config = kwargs.get("toolConfig") or kwargs.get("tool_config")
+        if switch == "tool_calling" and (kwargs.get("tools") or (config or {}).get("tools")):
+            return True
+        return super()._streaming_disabled(**kwargs)
+
     def _wants_stream(self, run_manager: Any, kwargs: dict[str, Any]) -> bool:
         if self._streaming_disabled(**kwargs):
             return False
@@ -684,6 +849,7 @@ class ChatBedrockStream(BaseChatModel):
             model_id=run.model_id,
             request_id=run.handle.request_id,
             extra=self._extra(run, response),
+            inline_thinking=self.description.profile.inline_thinking,
         )
         message.id = message_id
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -760,28 +926,42 @@ class ChatBedrockStream(BaseChatModel):
 
     # --- tools and structured output ---
 
+    @classmethod
+    def create_cache_point(
+        cls, cache_type: str = "default", ttl: str | None = None
+    ) -> dict[str, Any]:
+        """A ``cachePoint`` block for message content, system content or a tool list."""
+        return create_cache_point(cache_type, ttl)
+
     def bind_tools(
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | Any],
         *,
         tool_choice: Any = None,
         strict: bool | None = None,
+        response_format: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (LangChain tools, pydantic models, functions, JSON schemas, Converse
-        ``toolSpec``/``systemTool`` dicts). ``tool_choice``: "auto", "any"/"required"/True,
-        a tool name, or "none" (tools sent, no choice forced)."""
-        converted = convert_tools(tools, strict=strict)
-        choice = convert_tool_choice(tool_choice, tool_names(converted))
-        self._check_choice(choice, kwargs)
-        return self.bind(tool_config=tool_config(converted, choice), **kwargs)
+        ``toolSpec``/``systemTool`` dicts, system tool names such as ``"nova_grounding"``).
 
-    def _check_choice(self, choice: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> None:
-        """A forced tool choice the model family does not accept fails here, not at AWS."""
-        model = kwargs.get("model") or kwargs.get("model_id") or self.model_id
-        check_tool_choice(
-            choice, base_model_name(self.base_model_id or model), self.supports_tool_choice_values
-        )
+        ``tool_choice``: "auto", "any"/"required"/True, a tool name, or "none" (no tool may
+        be called: Converse has no such choice, so the request carries no tools and tool
+        history goes as text). A forced choice the model refuses while thinking is on
+        becomes "auto" with a warning; one it never takes raises ``ValueError``.
+        ``response_format`` (OpenAI ``json_schema`` form, as agents pass it) asks for
+        Bedrock's native structured output alongside the tools.
+
+        As with ``ChatBedrockConverse``, the binding holds ``tools`` and ``tool_choice``
+        (so ``disable_streaming="tool_calling"`` sees them), or ``toolConfig`` when system
+        tools are among them (those calls go through Converse).
+        """
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        bound = binding(tools, tool_choice=tool_choice, strict=strict, resolve=self._resolve_choice)
+        if "disable_streaming" in bound and "disable_streaming" in kwargs:
+            bound.pop("disable_streaming")
+        return self.bind(**bound, **kwargs)
 
     def with_structured_output(
         self,
@@ -827,32 +1007,6 @@ class ChatBedrockStream(BaseChatModel):
         from .tokens import estimate_text_tokens
 
         return estimate_text_tokens(text)
-
-
-def _check_tool_results(request: Mapping[str, Any], messages: Sequence[BaseMessage]) -> None:
-    """Refuse, before sending, a tool result that answers no earlier tool call."""
-    called: list[str] = []
-    for turn in request.get("messages") or []:
-        for block in turn.get("content") or []:
-            if turn.get("role") == "assistant" and "toolUse" in block:
-                called.append(block["toolUse"].get("toolUseId"))
-            elif turn.get("role") == "user" and "toolResult" in block:
-                tool_use_id = block["toolResult"].get("toolUseId")
-                if tool_use_id in called:
-                    continue
-                where = next(
-                    (
-                        f"message {i} ({type(m).__name__})"
-                        for i, m in enumerate(messages)
-                        if getattr(m, "tool_call_id", None) == tool_use_id
-                    ),
-                    "a user message",
-                )
-                raise InputConversionError(
-                    f"{where}: tool result for tool call id {tool_use_id!r} has no matching "
-                    f"tool call in an earlier AI message (tool call ids so far: {called})",
-                    block=block,
-                )
 
 
 def _allow_loading() -> None:

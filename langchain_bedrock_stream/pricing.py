@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 if TYPE_CHECKING:
     from .accumulator import StreamResponse
+
+from .models import parse_model_id
 
 __all__ = [
     "CostBreakdown",
@@ -55,13 +56,10 @@ logger = logging.getLogger(__name__)
 
 _PRICES_JSON = Path(__file__).parent / "data" / "prices.json"
 
-#: Inference-profile prefixes: global, geographic (cross-Region) and government profiles.
-_SCOPES = frozenset({"global", "us", "us-gov", "eu", "apac", "jp", "au", "ca", "in"})
-#: ``-v1:0``, ``:0``, ``-v0:2``, ``-v1:0:200k``; a bare ``-v1`` is kept (``titan-embed-text-v1``).
-_VERSION_RE = re.compile(r"(?:-v\d+)?(?::\d+)+(?::\d+k|:mm)?$")
-#: ARN resource types that name a model; every other one (application inference profile,
-#: provisioned model, custom or imported model, prompt router) hides the model.
-_MODEL_ARN_TYPES = frozenset({"foundation-model", "inference-profile"})
+#: Plain ids (``None``) and the ARN resource types that name a model; every other one
+#: (application inference profile, provisioned, custom or imported model, prompt router)
+#: hides the model.
+_MODEL_ARN_TYPES = frozenset({None, "foundation-model", "inference-profile"})
 _DEFAULT_TIERS = frozenset({"", "default", "standard", "on_demand", "on-demand"})
 
 _MTOK = 1_000_000.0
@@ -126,24 +124,16 @@ class _ParsedId(NamedTuple):
 
 @lru_cache(maxsize=2048)
 def _parse(model_id: str) -> _ParsedId:
+    """Price-lookup keys of ``model_id``, read from the one model-id parser. Custom and
+    imported models, provisioned throughput and application profiles are billed their own
+    way: opaque here even when their ARN names a base model."""
     text = model_id.strip().lower()
-    for prefix in ("bedrock/", "converse/"):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-    if text.startswith("arn:"):
-        parts = text.split(":", 5)
-        kind, _, resource = parts[5].partition("/") if len(parts) == 6 else ("", "", "")
-        if parts[2:3] != ["bedrock"] or kind not in _MODEL_ARN_TYPES or not resource:
-            return _ParsedId(text, False, None, None)
-        text = resource
-    scope: str | None = None
-    head, dot, rest = text.partition(".")
-    if dot and head in _SCOPES and "." in rest:
-        scope, text_rest = head, rest
-    else:
-        text_rest = text
-    base = _VERSION_RE.sub("", text_rest) or text_rest
-    return _ParsedId(text, True, f"{scope}.{base}" if scope else None, base)
+    parsed = parse_model_id(text)
+    if parsed.arn_kind not in _MODEL_ARN_TYPES or parsed.name is None or parsed.base is None:
+        return _ParsedId(text, False, None, None)
+    key = f"{parsed.scope}.{parsed.base}" if parsed.scope else parsed.base
+    scoped = f"{parsed.scope}.{parsed.name}" if parsed.scope else None
+    return _ParsedId(key.lower(), True, scoped, parsed.name)
 
 
 def normalize_model_id(model_id: str) -> str | None:

@@ -35,22 +35,30 @@ from langchain_core.outputs import Generation
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.v1 import BaseModel as BaseModelV1
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from .request import base_model_name, reasoning_fields, thinking_enabled
-from .tools import closed_schema, supported_tool_choices
+from .tools import closed_schema
 
 if TYPE_CHECKING:
     from .chat_model import ChatBedrockStream
 
 __all__ = ["StructuredOutputMethod", "with_structured_output"]
 
-StructuredOutputMethod = Literal["function_calling", "json_schema", "json_mode"]
+StructuredOutputMethod = Literal["function_calling", "json_schema", "json_mode", "prompt_prefill"]
 """How ``with_structured_output`` asks the model for the object."""
 
-_METHODS = ("function_calling", "json_schema", "json_mode")
+_METHODS = ("function_calling", "json_schema", "json_mode", "prompt_prefill")
+_PREFILL = "```json"
+_PREFILL_STOP = "```"
+_PREFILL_INSTRUCTIONS = """Answer with one JSON object that matches the schema below: its \
+properties with their types, and every required property present. Give the object itself, \
+not the schema (for properties {{"tags": {{"type": "array"}}}} answer {{"tags": ["a", "b"]}}, \
+never {{"properties": ...}}). Write nothing outside the JSON, inside a ```json fenced block.
+
+## Response Schema:
+{schema}"""
 
 
 class _PydanticJsonParser(JsonOutputParser):
@@ -76,6 +84,60 @@ class _PydanticJsonParser(JsonOutputParser):
             ) from err
 
 
+def _repair_args(args: dict[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Tool arguments with array/object fields the model sent as JSON text decoded
+    (some models write ``"items": "[...]"``); anything else is left as it came."""
+    repaired = dict(args)
+    for key, value in args.items():
+        declared = (properties.get(key) or {}).get("type")
+        if not isinstance(value, str) or declared not in ("array", "object"):
+            continue
+        try:
+            loaded = json.loads(value)
+        except ValueError:
+            continue
+        wanted = list if declared == "array" else dict
+        if isinstance(loaded, dict) and not isinstance(loaded, wanted) and key in loaded:
+            loaded = loaded[key]  # {"items": [...]} wrapped once more
+        if isinstance(loaded, wanted):
+            repaired[key] = loaded
+    return repaired
+
+
+def _repaired(result: list[Generation], properties: Mapping[str, Any]) -> list[Generation]:
+    out: list[Generation] = []
+    for generation in result:
+        message = getattr(generation, "message", None)
+        calls = getattr(message, "tool_calls", None)
+        if message is not None and calls and properties:
+            fixed = [{**call, "args": _repair_args(call["args"], properties)} for call in calls]
+            if fixed != calls:
+                generation = generation.model_copy(
+                    update={"message": message.model_copy(update={"tool_calls": fixed})}
+                )
+        out.append(generation)
+    return out
+
+
+class _RepairingPydanticToolsParser(PydanticToolsParser):
+    """``PydanticToolsParser`` that first decodes array/object fields sent as JSON text."""
+
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        return super().parse_result(_repaired(result, self.properties), partial=partial)
+
+
+class _RepairingKeyToolsParser(JsonOutputKeyToolsParser):
+    """``JsonOutputKeyToolsParser`` that first decodes array/object fields sent as JSON
+    text."""
+
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        return super().parse_result(_repaired(result, self.properties), partial=partial)
+
+
 def _is_pydantic(schema: Any) -> bool:
     """A pydantic model class, v2 or ``pydantic.v1``."""
     return isinstance(schema, type) and is_basemodel_subclass(schema)
@@ -89,24 +151,15 @@ def _function(schema: Any) -> dict[str, Any]:
         raise ValueError(f"cannot use {schema!r} as a structured output schema: {err}") from None
 
 
-def _thinking_on(model: ChatBedrockStream) -> bool:
-    fields = {
-        **reasoning_fields(
-            model.base_model_id or model.model_id,
-            effort=model.reasoning_effort,
-            budget=model.thinking_budget,
-        ),
-        **(model.additional_model_request_fields or {}),
-    }
-    return thinking_enabled(model.base_model_id or model.model_id, fields)
-
-
 def _function_calling(
     model: ChatBedrockStream, schema: Any, strict: bool | None, trace: dict[str, Any]
 ) -> tuple[Runnable[Any, Any], Runnable[Any, Any]]:
-    name = _function(schema)["name"]
-    choice: str | None = name
-    if _thinking_on(model):
+    function = _function(schema)
+    name = function["name"]
+    supported = tuple(model.supports_tool_choice_values or ())
+    choice: str | None = name if "tool" in supported else "any"
+    forced_ok = bool({"tool", "any"} & set(supported))
+    if model.thinking and not model.description.profile.forced_choice_with_thinking:
         warnings.warn(
             f"{model.model_id} rejects forced tool use while extended thinking is on: the "
             f"structured output tool {name!r} is offered with automatic tool choice, so the "
@@ -115,13 +168,7 @@ def _function_calling(
             stacklevel=3,
         )
         choice = None
-    elif "tool" not in (
-        supported_tool_choices(
-            base_model_name(model.base_model_id or model.model_id),
-            model.supports_tool_choice_values,
-        )
-        or ("tool",)
-    ):
+    elif not forced_ok:
         warnings.warn(
             f"{model.model_id} does not accept a forced tool choice: the structured output "
             f"tool {name!r} is offered with automatic tool choice, so the model may answer "
@@ -130,10 +177,11 @@ def _function_calling(
         )
         choice = None
     llm = model.bind_tools([schema], tool_choice=choice, strict=strict, **trace)
+    properties = dict((function.get("parameters") or {}).get("properties") or {})
     parser: Runnable[Any, Any] = (
-        PydanticToolsParser(tools=[schema], first_tool_only=True)
+        _RepairingPydanticToolsParser(tools=[schema], first_tool_only=True, properties=properties)
         if _is_pydantic(schema)
-        else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+        else _RepairingKeyToolsParser(key_name=name, first_tool_only=True, properties=properties)
     )
     return llm, parser
 
@@ -155,6 +203,82 @@ def _json_schema(
     }
     llm = model.bind(output_config=output_config, **trace)
     return llm, _json_parser(schema)
+
+
+def output_config_from_response_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
+    """Converse ``outputConfig`` for an OpenAI-style ``response_format`` (what LangChain
+    agents' provider strategy passes): ``{"type": "json_schema", "json_schema": {"name",
+    "schema", "description"}}``. Other types raise ``ValueError``."""
+    kind = response_format.get("type")
+    if kind != "json_schema":
+        raise ValueError(
+            f"Unsupported response_format type: {kind!r}; Bedrock Converse takes 'json_schema' only"
+        )
+    block = response_format.get("json_schema") or response_format.get("jsonSchema") or {}
+    schema = block.get("schema") or {}
+    if isinstance(schema, str):
+        schema = json.loads(schema)
+    name = block.get("name") or "output_schema"
+    definition = {
+        "name": name,
+        "description": block.get("description") or name,
+        "schema": json.dumps(closed_schema(schema), ensure_ascii=False),
+    }
+    return {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}}
+
+
+def _prompt_prefill(
+    model: ChatBedrockStream, schema: Any, trace: dict[str, Any]
+) -> tuple[Runnable[Any, Any], Runnable[Any, Any]]:
+    """The schema in the system prompt, an assistant turn prefilled with a JSON fence and
+    a stop at the closing fence (for models with weak tool use or no native schema)."""
+    from langchain_core.messages import AIMessage, SystemMessage
+    from langchain_core.runnables import RunnableLambda
+
+    if _is_pydantic(schema):
+        json_schema = dict(schema.model_json_schema())
+    elif isinstance(schema, Mapping):
+        json_schema = dict(schema)
+    else:
+        raise ValueError(
+            f"prompt_prefill needs a pydantic model or a JSON schema dict, got {schema!r}"
+        )
+    shown = {k: v for k, v in json_schema.items() if k not in ("title", "type")}
+    instructions = _PREFILL_INSTRUCTIONS.format(
+        schema=json.dumps(shown, indent=2, ensure_ascii=False)
+    )
+
+    def prepare(value: Any) -> list[Any]:
+        messages = list(model._convert_input(value).to_messages())
+        if messages and isinstance(messages[0], SystemMessage):
+            first = messages[0]
+            content = first.content
+            merged: Any = _with_text_appended(content, instructions)
+            messages[0] = SystemMessage(content=merged)
+        else:
+            messages.insert(0, SystemMessage(content=instructions))
+        return [*messages, AIMessage(content=_PREFILL)]
+
+    stops = list(dict.fromkeys([*(model.stop_sequences or []), _PREFILL_STOP]))
+    llm = RunnableLambda(prepare) | model.bind(stop=stops, **trace)
+    return llm, _json_parser(schema)
+
+
+def _with_text_appended(content: Any, text: str) -> Any:
+    """System content with ``text`` appended to its last text block, so a cache point
+    after that block still covers it."""
+    if isinstance(content, str):
+        return f"{content}\n\n{text}"
+    blocks = list(content)
+    for position in range(len(blocks) - 1, -1, -1):
+        block = blocks[position]
+        if isinstance(block, str):
+            blocks[position] = f"{block}\n\n{text}"
+            return blocks
+        if isinstance(block, Mapping) and isinstance(block.get("text"), str):
+            blocks[position] = {**block, "text": f"{block['text']}\n\n{text}"}
+            return blocks
+    return [*blocks, {"type": "text", "text": text}]
 
 
 def _json_parser(schema: Any) -> Runnable[Any, Any]:
@@ -197,6 +321,8 @@ def with_structured_output(
         llm, parser = _function_calling(model, schema, strict, trace)
     elif method == "json_schema":
         llm, parser = _json_schema(model, schema, trace)
+    elif method == "prompt_prefill":
+        llm, parser = _prompt_prefill(model, schema, trace)
     else:
         llm, parser = model.bind(**trace), _json_parser(schema)
     if not include_raw:

@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import map_error
+from .models import describe
 from .request import base_model_name
 
 if TYPE_CHECKING:
@@ -198,8 +199,7 @@ def _tools_tokens(tool_config: Mapping[str, Any] | None, model_id: str) -> int:
     if not tools:
         return 0
     total = _json_tokens(tools)
-    model = base_model_name(model_id)
-    if "anthropic." in model or "claude" in model:
+    if describe(model_id).provider == "anthropic":
         choice = (tool_config or {}).get("toolChoice") or {}
         forced = bool({"any", "tool"} & set(choice))
         total += _TOOL_PROMPT_FORCED if forced else _TOOL_PROMPT_AUTO
@@ -261,13 +261,13 @@ def count_message_tokens(
     or counted by the CountTokens API when ``model.count_tokens_via_api`` is set."""
     if not messages:
         return 0
-    request = model._request(list(messages), None, {"tools": list(tools)} if tools else {})
+    request = model.converse_request(list(messages), **({"tools": list(tools)} if tools else {}))
     if model.count_tokens_via_api:
         return count_tokens_api(
-            model._get_client(),
+            model.client,
             request,
             model_id=model.base_model_id or request["modelId"],
-            policy=model._policy(),
-            region=model._region(),
+            policy=model.effective_retry_policy,
+            region=model.client.meta.region_name,
         )
     return estimate_request_tokens(request)

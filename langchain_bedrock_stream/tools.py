@@ -8,12 +8,25 @@ Shapes follow botocore's ``bedrock-runtime`` model: ``Tool`` is a union of ``too
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-__all__ = ["closed_schema", "convert_tool_choice", "convert_tools", "tool_config", "tool_names"]
+from .request import NO_TOOL_CHOICE, create_cache_point
+
+__all__ = [
+    "bindable_tools",
+    "binding",
+    "call_tool_config",
+    "closed_schema",
+    "convert_tool_choice",
+    "convert_tools",
+    "resolve_tool_choice",
+    "tool_config",
+    "tool_names",
+]
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PASS_THROUGH = ("toolSpec", "systemTool", "cachePoint")
@@ -94,13 +107,11 @@ def _cache_point_after(tool: Any) -> list[dict[str, Any]]:
     marker = tool.get("cache_control") if isinstance(tool, Mapping) else None
     if not marker:
         return []
-    point: dict[str, Any] = {"type": "default"}
     ttl = marker.get("ttl") if isinstance(marker, Mapping) else None
-    if ttl is not None:
-        if ttl not in ("5m", "1h"):
-            raise ValueError(f"tool {_label(tool)}: cache ttl must be '5m' or '1h', got {ttl!r}")
-        point["ttl"] = ttl
-    return [{"cachePoint": point}]
+    try:
+        return [dict(create_cache_point(ttl=ttl))]
+    except ValueError as err:
+        raise ValueError(f"tool {_label(tool)}: {err}") from None
 
 
 def convert_tools(tools: Sequence[Any], *, strict: bool | None = None) -> list[dict[str, Any]]:
@@ -118,6 +129,30 @@ def convert_tools(tools: Sequence[Any], *, strict: bool | None = None) -> list[d
     return [
         entry for tool in tools for entry in (_one_tool(tool, strict), *_cache_point_after(tool))
     ]
+
+
+def bindable_tools(tools: Sequence[Any], *, strict: bool | None = None) -> list[Any]:
+    """``tools`` in the form ``bind_tools`` binds them, as ``ChatBedrockConverse`` does:
+    OpenAI-format function dicts (with ``strict`` and, when strict, closed schemas), Converse
+    ``toolSpec`` / ``systemTool`` / ``cachePoint`` dicts as given, system-tool names as
+    ``systemTool`` entries, a ``cachePoint`` after a tool marked with ``cache_control``.
+    :func:`convert_tools` turns the result into Converse tools; it is run here too, so a
+    tool that cannot be converted fails at binding.
+    """
+    bound: list[Any] = []
+    for tool in tools:
+        entry = _one_tool(tool, strict)
+        if "toolSpec" in entry and not (isinstance(tool, Mapping) and "toolSpec" in tool):
+            spec = entry["toolSpec"]
+            function: dict[str, Any] = {"name": spec["name"]}
+            if spec.get("description"):
+                function["description"] = spec["description"]
+            function["parameters"] = spec["inputSchema"]["json"]
+            if "strict" in spec:
+                function["strict"] = spec["strict"]
+            entry = {"type": "function", "function": function}
+        bound.extend((entry, *_cache_point_after(tool)))
+    return bound
 
 
 def closed_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,45 +225,38 @@ def convert_tool_choice(tool_choice: Any, tool_names: Sequence[str]) -> dict[str
     raise ValueError(f"unsupported tool_choice {tool_choice!r}")
 
 
-# Which forced choices a model family accepts (Bedrock's ToolChoice reference: Anthropic
-# Claude, Amazon Nova, Mistral Large and a few others take "any" and "tool"; Meta Llama only
-# "auto"). Families not listed are not checked here: Bedrock's own error then names it.
-_CHOICE_SUPPORT: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("anthropic.claude", ("auto", "any", "tool")),
-    ("amazon.nova", ("auto", "any", "tool")),
-    ("mistral.mistral-large", ("auto", "any", "tool")),
-    ("xai.grok", ("auto", "any", "tool")),
-    ("meta.llama", ("auto",)),
-)
+def resolve_tool_choice(
+    choice: Mapping[str, Any] | None,
+    supported: Sequence[str],
+    *,
+    model: str,
+    thinking: bool = False,
+) -> dict[str, Any] | None:
+    """The ``toolChoice`` to send for ``choice`` given the kinds the model ``supported``.
 
-
-def supported_tool_choices(
-    model: str, declared: Sequence[str] | None = None
-) -> tuple[str, ...] | None:
-    """The ``toolChoice`` kinds ``model`` (a foundation model name) accepts, or ``None`` when
-    unknown. ``declared`` (the ``supports_tool_choice_values`` setting) wins."""
-    if declared is not None:
-        return tuple(declared)
-    for prefix, kinds in _CHOICE_SUPPORT:
-        if model.startswith(prefix):
-            return kinds
-    return None
-
-
-def check_tool_choice(
-    choice: Mapping[str, Any] | None, model: str, declared: Sequence[str] | None = None
-) -> None:
-    """Raise ``ValueError`` before any request when ``model`` does not accept ``choice``."""
+    A kind the model takes is kept (as is the ``{"none": {}}`` marker, which means "send no
+    tools"). With thinking on, a forced choice the model refuses is downgraded to ``auto``
+    with a warning, so agents that force a tool keep working. Otherwise raises
+    ``ValueError`` before any request, naming the kinds the model takes.
+    """
     if not choice:
-        return
+        return None
     kind = next(iter(choice))
-    supported = supported_tool_choices(model, declared)
-    if supported is not None and kind not in supported:
-        raise ValueError(
-            f"model {model!r} does not accept tool_choice of kind {kind!r}; it accepts "
-            f"{', '.join(repr(k) for k in supported)} (set supports_tool_choice_values if "
-            "this is out of date)"
+    if kind == "none" or kind in supported:
+        return dict(choice)
+    if thinking and "auto" in supported:
+        warnings.warn(
+            f"tool_choice {kind!r} is not accepted by {model} while thinking is on. "
+            "Downgrading to tool_choice='auto': the model decides whether to call tools.",
+            stacklevel=4,
         )
+        return {"auto": {}}
+    accepted = ", ".join(repr(k) for k in supported)
+    raise ValueError(
+        f"model {model!r} does not accept tool_choice of kind {kind!r}; "
+        + (f"it accepts {accepted}" if supported else "it accepts no tool_choice")
+        + " (set supports_tool_choice_values if this is out of date)"
+    )
 
 
 def tool_config(tools: list[dict[str, Any]], tool_choice: dict[str, Any] | None) -> dict[str, Any]:
@@ -238,4 +266,66 @@ def tool_config(tools: list[dict[str, Any]], tool_choice: dict[str, Any] | None)
     config: dict[str, Any] = {"tools": tools}
     if tool_choice is not None:
         config["toolChoice"] = tool_choice
+    return config
+
+
+ChoiceResolver = Callable[[Mapping[str, Any] | None], "dict[str, Any] | None"]
+"""Checks a ``toolChoice`` against the model (see :func:`resolve_tool_choice`)."""
+
+
+def _none_choice(choice: Any) -> bool:
+    return choice == "none" or choice == NO_TOOL_CHOICE
+
+
+def binding(
+    tools: Sequence[Any], *, tool_choice: Any, strict: bool | None, resolve: ChoiceResolver
+) -> dict[str, Any]:
+    """What ``bind_tools`` binds, as ``ChatBedrockConverse`` binds it: ``tools`` (see
+    :func:`bindable_tools`) and ``tool_choice`` (a Converse ``toolChoice``, checked by
+    ``resolve``; ``"none"`` is the marker that sends no tools), so LangChain's
+    ``disable_streaming="tool_calling"`` sees them. With system tools: a ready
+    ``toolConfig`` (custom tools first) and ``disable_streaming=True``, since Converse
+    serves those; a forced choice with only system tools becomes ``auto`` with a warning.
+    """
+    bound = bindable_tools(tools, strict=strict)
+    converted = convert_tools(bound)
+    if _none_choice(tool_choice):
+        choice: dict[str, Any] | None = dict(NO_TOOL_CHOICE)
+    else:
+        choice = resolve(convert_tool_choice(tool_choice, tool_names(converted)))
+    if not any("systemTool" in tool for tool in converted):
+        return {"tools": bound, "tool_choice": choice}
+    custom = [tool for tool in converted if "systemTool" not in tool]
+    system = [tool for tool in converted if "systemTool" in tool]
+    if choice and next(iter(choice)) in ("any", "tool") and not custom:
+        warnings.warn(
+            f"tool_choice={next(iter(choice))} is not supported when using only system "
+            "tools. Downgrading to tool_choice='auto'.",
+            stacklevel=3,
+        )
+        choice = {"auto": {}}
+    return {"toolConfig": tool_config([*custom, *system], choice), "disable_streaming": True}
+
+
+def call_tool_config(kwargs: Mapping[str, Any], resolve: ChoiceResolver) -> dict[str, Any] | None:
+    """A call's ``toolConfig`` from what it was given: a ready ``toolConfig`` /
+    ``tool_config``, or ``tools`` + ``tool_choice`` (as :func:`binding` binds them, or as
+    a user passes them to ``invoke``); the choice checked by ``resolve``."""
+    config = kwargs.get("toolConfig") or kwargs.get("tool_config")
+    if config is None:
+        if not kwargs.get("tools"):
+            return None
+        converted = convert_tools(kwargs["tools"])
+        given = kwargs.get("tool_choice")
+        if _none_choice(given):
+            return {**tool_config(converted, None), "toolChoice": dict(NO_TOOL_CHOICE)}
+        config = tool_config(converted, convert_tool_choice(given, tool_names(converted)))
+    config = dict(config)
+    choice = config.get("toolChoice")
+    if choice and not _none_choice(choice):
+        resolved = resolve(choice)
+        if resolved is None:
+            config.pop("toolChoice")
+        else:
+            config["toolChoice"] = resolved
     return config

@@ -380,10 +380,12 @@ def test_call_reasoning_replaces_constructor_reasoning(server: BedrockWireServer
     }
 
 
-def test_unsupported_reasoning_fails_before_sending(server: BedrockWireServer) -> None:
-    model = model_on(server, "us.meta.llama3-3-70b-instruct-v1:0", reasoning_effort="high")
+def test_unsupported_reasoning_fails_at_construction(server: BedrockWireServer) -> None:
     with pytest.raises(ValueError, match="reasoning_effort is not supported"):
-        model.invoke("hi")
+        model_on(server, "us.meta.llama3-3-70b-instruct-v1:0", reasoning_effort="high")
+    model = model_on(server, "us.meta.llama3-3-70b-instruct-v1:0")
+    with pytest.raises(ValueError, match="reasoning_effort is not supported"):
+        model.invoke("hi", reasoning_effort="high")
     assert server.requests == []
 
 
@@ -397,20 +399,36 @@ def test_application_profile_uses_base_model_for_reasoning(server: BedrockWireSe
     assert base_model_name("global.anthropic.claude-sonnet-4-6") == "anthropic.claude-sonnet-4-6"
 
 
-def test_forced_tool_choice_with_thinking_is_refused(server: BedrockWireServer) -> None:
+def test_forced_tool_choice_with_thinking_becomes_auto_with_a_warning(
+    server: BedrockWireServer,
+) -> None:
+    """Anthropic rejects forced tool use while thinking: the choice is downgraded, as
+    ChatBedrockConverse does, so agents that force a tool keep working."""
+
     def lookup(query: str) -> str:
         """Look something up."""
         return query
 
     model = model_on(server, thinking_budget=2048)
+    assert model.supports_tool_choice_values == ("auto",)
+    for forced in ("any", "lookup"):
+        with pytest.warns(UserWarning, match="Downgrading to tool_choice='auto'"):
+            bound = model.bind_tools([lookup], tool_choice=forced)
+        server.enqueue(JsonReply(converse_body()))
+        bound.invoke("hi")
+        assert sent(server)["toolConfig"]["toolChoice"] == {"auto": {}}
+
+
+def test_forced_tool_choice_with_per_call_thinking_is_refused(server: BedrockWireServer) -> None:
+    def lookup(query: str) -> str:
+        """Look something up."""
+        return query
+
+    model = model_on(server)
+    bound = model.bind_tools([lookup], tool_choice="any")
     with pytest.raises(ValueError, match=r"forces tool use.*extended thinking"):
-        model.bind_tools([lookup], tool_choice="any").invoke("hi")
-    with pytest.raises(ValueError, match="forces tool use"):
-        model.bind_tools([lookup], tool_choice="lookup").invoke("hi")
+        bound.invoke("hi", thinking_budget=2048)
     assert server.requests == []
-    server.enqueue(JsonReply(converse_body()))
-    model.bind_tools([lookup], tool_choice="auto").invoke("hi")
-    assert sent(server)["toolConfig"]["toolChoice"] == {"auto": {}}
 
 
 # --- prompt caching --------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import base64
 import functools
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -36,9 +35,9 @@ from langchain_core.tools import tool
 from langchain_bedrock_stream.request import build_request
 from langchain_bedrock_stream.tools import convert_tool_choice, convert_tools, tool_config
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "recordings"
-if not RECORDINGS.is_dir():
-    pytest.skip(f"recordings not found at {RECORDINGS}", allow_module_level=True)
+from .recordings import RECORDINGS, requires_recordings
+
+pytestmark = requires_recordings
 
 _MODEL = botocore.session.get_session().get_service_model("bedrock-runtime")
 

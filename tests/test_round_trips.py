@@ -76,17 +76,9 @@ def _streamed_text_kept(messages: list[dict[str, Any]]) -> None:
     messages[1]["content"].insert(0, {"text": text})
 
 
-def _streamed_space_kept(messages: list[dict[str, Any]]) -> None:
-    # The recorded history says "." between the two citations, but the recorded stream
-    # (the answer actually replayed) says " ": the history was not built from this stream.
-    assert messages[1]["content"][2] == {"text": "."}
-    messages[1]["content"][2] = {"text": " "}
-
-
 # Where the recorded follow-up does not echo the recorded answer exactly, and why.
 RECORDING_QUIRKS = {
     "test_agent_loop_streaming[v0].yaml": _streamed_text_kept,
-    "test_citations_v1[v1].yaml": _streamed_space_kept,
 }
 
 MULTI_TURN = [

@@ -49,11 +49,13 @@ class TestChatBedrockStreamUnit(ChatModelUnitTests):
                 "AWS_ACCESS_KEY_ID": "AKIDENVONLY",
                 "AWS_SECRET_ACCESS_KEY": "env-secret",
                 "AWS_SESSION_TOKEN": "env-token",
+                "AWS_REGION": "eu-west-2",
             },
-            {"model": "us.amazon.nova-micro-v1:0", "region_name": "us-east-1"},
+            {"model": "us.amazon.nova-micro-v1:0"},
             {
                 "aws_access_key_id": "AKIDENVONLY",
                 "aws_secret_access_key": "env-secret",
                 "aws_session_token": "env-token",
+                "region_name": "eu-west-2",
             },
         )

@@ -374,4 +374,35 @@ def test_structured_output_on_a_model_without_forced_choice_falls_back_to_auto()
     with pytest.warns(UserWarning, match="does not accept a forced tool choice"):
         runnable = llama.with_structured_output(City)
     bound = runnable.first  # the model bound with the tool
-    assert "toolChoice" not in bound.kwargs["tool_config"]
+    assert bound.kwargs["tool_choice"] is None
+    assert [t["function"]["name"] for t in bound.kwargs["tools"]] == ["City"]
+
+
+def test_binding_with_only_system_tools_downgrades_a_forced_choice() -> None:
+    from langchain_bedrock_stream.tools import binding
+
+    def keep(choice: Any) -> Any:
+        return choice
+
+    with pytest.warns(UserWarning, match="Downgrading to tool_choice='auto'"):
+        bound = binding(["nova_grounding"], tool_choice="any", strict=None, resolve=keep)
+    assert bound == {
+        "toolConfig": {
+            "tools": [{"systemTool": {"name": "nova_grounding"}}],
+            "toolChoice": {"auto": {}},
+        },
+        "disable_streaming": True,
+    }
+
+
+def test_call_tool_config_from_bound_tools_and_none_choice() -> None:
+    from langchain_bedrock_stream.request import NO_TOOL_CHOICE
+    from langchain_bedrock_stream.tools import bindable_tools, call_tool_config
+
+    tools = bindable_tools([WEATHER_SPEC])
+    config = call_tool_config({"tools": tools, "tool_choice": {"any": {}}}, lambda c: c)
+    assert config == {"tools": [WEATHER_SPEC], "toolChoice": {"any": {}}}
+    assert_valid_tool_config(config)
+    unchecked = call_tool_config({"tools": tools, "tool_choice": "none"}, lambda c: 1 / 0)
+    assert unchecked is not None and unchecked["toolChoice"] == NO_TOOL_CHOICE
+    assert call_tool_config({}, lambda c: c) is None

@@ -9,34 +9,32 @@ InputConversionError` naming the message index and the block type, before any re
 
 Modules, from the whole request down to the pieces of one block:
 
-- ``_build``: :func:`build_request`, the request assembled.
-- ``_reasoning_options``: ``reasoning_effort`` / ``thinking_budget`` -> request fields.
-- ``_cache_points``: ``cache_control`` markers and the limit of cache points per request.
-- ``_messages``: :func:`to_converse_messages` and the conversation rules.
-- ``_content``: one content item -> Converse blocks (the converter table, tool results).
-- ``_text``, ``_media``, ``_reasoning_blocks``, ``_tool_use``, ``_raw``: the converters by kind.
-- ``_sources``, ``_formats``, ``_document_names``: where media data lives, its format, names.
-- ``_context``, ``_blocks``: what the converters share.
+- ``build``: :func:`build_request`, the request assembled from messages and call parameters.
+- ``reasoning``: ``reasoning_effort`` / ``thinking_budget`` -> request fields.
+- ``caching``: cache points, ``cache_control`` markers and Bedrock's rules for them.
+- ``messages``: :func:`to_converse_messages`, the conversation rules and the converter table.
+- ``limits``: Bedrock's input limits (sizes, counts, dimensions, roles, Unicode).
+- ``media``: images, documents, video and audio: sources, formats, converters.
+- ``blocks``: what converters share; text, citations, reasoning, tool calls, raw blocks.
+- ``family``: what the builder reads from the model description (``models``).
 """
 
-from ._blocks import PLACEHOLDER_TEXT
-from ._build import build_request
-from ._cache_points import MAX_CACHE_POINTS, check_cache_points
-from ._messages import to_converse_messages
-from ._reasoning_options import (
-    REASONING_EFFORTS,
-    base_model_name,
-    reasoning_fields,
-    thinking_enabled,
-)
+from .blocks import PLACEHOLDER_TEXT
+from .build import NO_TOOL_CHOICE, build_request
+from .caching import MAX_CACHE_POINTS, check_cache_points, create_cache_point
+from .family import base_model_name
+from .messages import to_converse_messages
+from .reasoning import REASONING_EFFORTS, reasoning_fields, thinking_enabled
 
 __all__ = [
     "MAX_CACHE_POINTS",
+    "NO_TOOL_CHOICE",
     "PLACEHOLDER_TEXT",
     "REASONING_EFFORTS",
     "base_model_name",
     "build_request",
     "check_cache_points",
+    "create_cache_point",
     "reasoning_fields",
     "thinking_enabled",
     "to_converse_messages",

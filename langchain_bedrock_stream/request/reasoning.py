@@ -1,6 +1,5 @@
 """Reasoning options: ``reasoning_effort`` / ``thinking_budget`` -> the model family's
-``additionalModelRequestFields`` (:func:`reasoning_fields`), whether thinking is on, and the
-foundation model name they are read from.
+``additionalModelRequestFields`` (:func:`reasoning_fields`), and whether thinking is on.
 """
 
 from __future__ import annotations
@@ -9,37 +8,23 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..models import describe
+from .family import base_model_name
+
 REASONING_EFFORTS = ("none", "low", "medium", "high", "xhigh", "max")
 """Values of ``reasoning_effort``; each family accepts the subset listed in
 :func:`reasoning_fields`."""
 
-_GEO_PREFIXES = frozenset(
-    {"us", "eu", "apac", "ap", "global", "us-gov", "jp", "au", "ca", "sa", "amer", "in"}
-)
 _CLAUDE_VERSION = re.compile(
     r"claude-(?:(?P<major>\d)-(?P<minor>\d)-[a-z]|"
     r"(?:sonnet|opus|haiku|fable)-(?P<major2>\d+)(?:-(?P<minor2>\d{1,2})(?!\d))?)"
 )
 _THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384, "xhigh": 24576, "max": 32000}
 """``reasoning_effort`` -> ``budget_tokens`` for Claude models that take a thinking budget."""
-_THINKING_HEADROOM = 4096
+THINKING_HEADROOM = 4096
 """Answer tokens added to a thinking budget when ``max_tokens`` is not set."""
 _MIN_THINKING_BUDGET = 1024
-
-
-def base_model_name(model_id: str) -> str:
-    """The foundation model name inside ``model_id``.
-
-    A model or inference-profile ARN gives its resource name, and a cross-region or global
-    profile prefix (``us.``, ``eu.``, ``global.``, ...) is dropped:
-    ``us.anthropic.claude-sonnet-4-6`` -> ``anthropic.claude-sonnet-4-6``. An application
-    inference profile ARN names no model; pass ``base_model_id`` for those.
-    """
-    name = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
-    head, sep, rest = name.partition(".")
-    if sep and head.lower() in _GEO_PREFIXES and "." in rest:
-        return rest
-    return name
+_THREE_LEVELS = ("low", "medium", "high")
 
 
 def _claude_version(model: str) -> tuple[int, int] | None:
@@ -62,7 +47,11 @@ def _unsupported_effort(model: str, effort: str, levels: Sequence[str]) -> Value
 
 
 def reasoning_fields(
-    model_id: str, *, effort: str | None = None, budget: int | None = None
+    model_id: str,
+    *,
+    effort: str | None = None,
+    budget: int | None = None,
+    levels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """``additionalModelRequestFields`` members that turn reasoning on for ``model_id``.
 
@@ -79,7 +68,11 @@ def reasoning_fields(
         sends nothing (thinking is off by default).
       - Amazon Nova 2: ``{"reasoningConfig": {"type": "enabled", "maxReasoningEffort":
         effort}}`` for ``low``/``medium``/``high``; ``none`` sends nothing.
-      - OpenAI gpt-oss: ``{"reasoning_effort": effort}`` for ``low``/``medium``/``high``.
+      - OpenAI gpt-oss, DeepSeek V3, Kimi, GLM: ``{"reasoning_effort": effort}``.
+      - OpenAI GPT-5 and later: ``{"reasoning": {"effort": effort}}``.
+
+    The levels a model takes come from its family profile (:mod:`..models`), or ``levels``
+    when given (a ``profile={"reasoning_effort_levels": [...]}`` set on the chat model).
 
     Raises ``ValueError`` for other families and for values a family does not take (set
     ``additional_model_request_fields`` directly for those), and when both are given.
@@ -110,29 +103,38 @@ def reasoning_fields(
         raise ValueError(
             f"reasoning_effort must be one of {list(REASONING_EFFORTS)}, got {effort!r}"
         )
-    if claude is not None and claude >= (4, 6):
+    profile = describe(model_id).profile
+    accepted = tuple(levels) if levels else profile.reasoning_efforts
+    if (claude is not None and claude >= (4, 6)) or profile.reasoning == "adaptive":
         if effort == "none":
             return {"thinking": {"type": "disabled"}}
+        _check_level(model_id, effort, accepted)
         return {"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}
     if claude is not None and claude >= (3, 7):
         return {} if effort == "none" else _budget_thinking(_THINKING_BUDGETS[effort])
-    three_levels = ("none", "low", "medium", "high")
-    if model.startswith("amazon.nova-2"):
-        if effort not in three_levels:
-            raise _unsupported_effort(model_id, effort, three_levels)
+    if profile.reasoning == "nova":
         if effort == "none":
             return {}
+        _check_level(model_id, effort, accepted or _THREE_LEVELS)
         return {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": effort}}
-    if model.startswith("openai.gpt-oss"):
-        if effort not in three_levels[1:]:
-            raise _unsupported_effort(model_id, effort, three_levels[1:])
+    if profile.reasoning == "effort_field":
+        _check_level(model_id, effort, accepted)
         return {"reasoning_effort": effort}
+    if profile.reasoning == "effort_object":
+        _check_level(model_id, effort, accepted)
+        return {"reasoning": {"effort": effort}}
     raise ValueError(
         f"reasoning_effort is not supported for {model_id!r}: it is mapped for Anthropic "
-        "Claude 3.7 and later, Amazon Nova 2 and OpenAI gpt-oss models (for an application "
-        "inference profile ARN, set base_model_id); for other models put the model's own "
-        "reasoning setting in additional_model_request_fields"
+        "Claude 3.7 and later, Amazon Nova 2, OpenAI GPT-5 and gpt-oss, DeepSeek V3, Kimi "
+        "and GLM models (for an application inference profile ARN, set base_model_id); for "
+        "other models put the model's own reasoning setting in additional_model_request_fields"
     )
+
+
+def _check_level(model_id: str, effort: str, accepted: Sequence[str]) -> None:
+    """Refuse a level the model does not list (any level passes when none are listed)."""
+    if accepted and effort not in accepted:
+        raise _unsupported_effort(model_id, effort, accepted)
 
 
 def thinking_enabled(model_id: str, fields: Mapping[str, Any] | None) -> bool:

@@ -5,14 +5,16 @@ from the converted messages, the call parameters, cache points and reasoning fie
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from ._cache_points import _cache_point_block, check_cache_points
-from ._messages import to_converse_messages
-from ._reasoning_options import _THINKING_HEADROOM, reasoning_fields, thinking_enabled
+from .caching import apply_cache_plan, check_cache_points, plan_from
+from .family import description, known_profile
+from .messages import has_tool_blocks, to_converse_messages, tool_history_as_text
+from .reasoning import THINKING_HEADROOM, reasoning_fields, thinking_enabled
 
 _INFERENCE_KEYS = {
     "max_tokens": "maxTokens",
@@ -74,6 +76,42 @@ def _forces_tool_use(tool_config: Mapping[str, Any] | None) -> bool:
     return isinstance(choice, Mapping) and bool({"any", "tool"} & set(choice))
 
 
+NO_TOOL_CHOICE: Mapping[str, Any] = {"none": {}}
+"""The ``toolChoice`` that stands for LangChain's ``tool_choice="none"``. Converse has no such
+choice, so :func:`build_request` sends no tools at all for it (see there)."""
+
+
+def _offered_tools(tool_config: Mapping[str, Any] | None) -> tuple[Mapping[str, Any] | None, bool]:
+    """The ``toolConfig`` to send, and whether tools were withheld by ``tool_choice="none"``."""
+    if tool_config and tool_config.get("toolChoice") == NO_TOOL_CHOICE:
+        return None, True
+    return tool_config, False
+
+
+def _inference(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    inference = _renamed(config or {}, _INFERENCE_KEYS)
+    stops = inference.get("stopSequences")
+    if isinstance(stops, str):  # stop="END" is one sequence, not three
+        inference["stopSequences"] = [stops]
+    return inference
+
+
+def _history_without_tools(turns: list[Any], *, withheld: bool) -> list[Any]:
+    """Tool blocks in a request without ``toolConfig`` written as text (Bedrock rejects them
+    there); a warning tells the caller, unless ``tool_choice="none"`` asked for it."""
+    if not has_tool_blocks(turns):
+        return turns
+    if not withheld:
+        warnings.warn(
+            "Tool messages were passed without toolConfig (no tools bound): the tool calls and "
+            "results in the history are sent as text, since Bedrock rejects tool blocks "
+            "without tools. Bind the tools to keep them as tool blocks.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return tool_history_as_text(turns)
+
+
 def build_request(
     messages: Sequence[BaseMessage],
     *,
@@ -90,7 +128,9 @@ def build_request(
     output_config: Mapping[str, Any] | None = None,
     system_cache: bool = False,
     tools_cache: bool = False,
+    messages_cache: bool = False,
     cache_ttl: str | None = None,
+    cache_control: Mapping[str, Any] | None = None,
     reasoning_effort: str | None = None,
     thinking_budget: int | None = None,
     base_model_id: str | None = None,
@@ -99,14 +139,22 @@ def build_request(
 
     ``system`` and ``inferenceConfig`` are omitted when empty, every other member when not
     given. ``inference_config`` and ``guardrail_config`` take Converse (camelCase) keys or
-    their snake_case names; ``service_tier`` and ``performance_config`` take a plain string
-    (``"flex"``, ``"optimized"``) too. ``guardrailConfig.streamProcessingMode`` exists only
-    for ConverseStream.
+    their snake_case names (a single stop sequence may be a string); ``service_tier`` and
+    ``performance_config`` take a plain string (``"flex"``, ``"optimized"``) too.
+    ``guardrailConfig.streamProcessingMode`` exists only for ConverseStream.
 
-    Caching: ``system_cache`` puts a cache point after the system prompt, ``tools_cache``
-    one after the tools, both with ``cache_ttl`` (``"5m"`` or ``"1h"``) when given; a request
-    with more than :data:`MAX_CACHE_POINTS` cache points raises ``ValueError`` naming the
-    count.
+    Tools: a ``tool_config`` whose ``toolChoice`` is :data:`NO_TOOL_CHOICE` sends no
+    ``toolConfig``: Converse has no "none" choice, and tools sent without a choice can still
+    be called. Without ``toolConfig`` (none bound, or withheld) tool calls and results in
+    the history are sent as text (Bedrock rejects tool blocks without ``toolConfig``; this
+    also guarantees the model calls no tool), with a ``RuntimeWarning`` when no tools were
+    bound.
+
+    Caching (see :mod:`.caching`): ``system_cache`` / ``tools_cache`` put a cache point after
+    the system prompt / the tools, ``messages_cache`` keeps a growing conversation cached,
+    all with ``cache_ttl`` (``"5m"`` or ``"1h"``); a call's ``cache_control`` asks for all
+    three where room is left. More than :data:`MAX_CACHE_POINTS` cache points, or a ``1h``
+    point after a shorter one, raises ``ValueError``.
 
     Reasoning: ``reasoning_effort`` / ``thinking_budget`` add the model family's reasoning
     fields (see :func:`reasoning_fields`; the family is read from ``base_model_id`` when
@@ -117,23 +165,19 @@ def build_request(
     on raises ``ValueError``: Anthropic models reject that combination.
 
     Raises ``ValueError`` for an empty message list and ``InputConversionError`` for content
-    that cannot be converted.
+    that cannot be converted or breaks Bedrock's input limits (see :mod:`.limits`).
     """
     if not messages:
         raise ValueError("build_request needs at least one message; the message list is empty")
     family = base_model_id or model_id
-    system, turns = to_converse_messages(messages, model_id=model_id)
-    if system_cache and system and "cachePoint" not in system[-1]:
-        system.append(_cache_point_block(cache_ttl))
-    if tools_cache and tool_config and tool_config.get("tools"):
-        tools = list(tool_config["tools"])
-        if "cachePoint" not in tools[-1]:
-            tools.append(_cache_point_block(cache_ttl))
-        tool_config = {**tool_config, "tools": tools}
+    system, turns = to_converse_messages(messages, model_id=model_id, base_model_id=base_model_id)
+    tool_config, withheld = _offered_tools(tool_config)
+    if not (tool_config and tool_config.get("tools")):
+        turns = _history_without_tools(turns, withheld=withheld)
     request: dict[str, Any] = {"modelId": model_id, "messages": turns}
     if system:
         request["system"] = system
-    inference = _renamed(inference_config or {}, _INFERENCE_KEYS)
+    inference = _inference(inference_config)
     derived = reasoning_fields(family, effort=reasoning_effort, budget=thinking_budget)
     if derived:
         additional_model_request_fields = {**derived, **(additional_model_request_fields or {})}
@@ -143,7 +187,7 @@ def build_request(
         if isinstance(budget, int):
             max_tokens = inference.get("maxTokens")
             if max_tokens is None:
-                inference["maxTokens"] = budget + _THINKING_HEADROOM
+                inference["maxTokens"] = budget + THINKING_HEADROOM
             elif max_tokens <= budget:
                 raise ValueError(
                     f"max_tokens={max_tokens} must be greater than the thinking budget of "
@@ -172,5 +216,13 @@ def build_request(
     for member, value, normalise in optional:
         if value:
             request[member] = normalise(value)
+    plan = plan_from(
+        cache_control,
+        system=system_cache,
+        tools=tools_cache,
+        messages=messages_cache,
+        ttl=cache_ttl,
+    )
+    apply_cache_plan(request, plan, known_profile(description(model_id, base_model_id)))
     check_cache_points(request)
     return request
