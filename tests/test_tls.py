@@ -10,14 +10,13 @@ import ssl
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from langchain_bedrock_stream import ChatBedrockStream
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
 
 from .events import text_events
+from .loopback import model_on
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -67,15 +66,6 @@ def server(tls: ssl.SSLContext) -> Iterator[BedrockWireServer]:
         yield running
 
 
-def model_on(server: BedrockWireServer, **kwargs: Any) -> ChatBedrockStream:
-    return ChatBedrockStream(
-        model="us.amazon.nova-micro-v1:0",
-        region_name="us-east-1",
-        endpoint_url=server.endpoint_url,
-        **kwargs,
-    )
-
-
 def test_long_burst_over_tls(server: BedrockWireServer) -> None:
     pieces = [f"w{i} " for i in range(3000)]
     server.enqueue(StreamReply(text_events(pieces), batch=1))
@@ -85,8 +75,12 @@ def test_long_burst_over_tls(server: BedrockWireServer) -> None:
 
 
 def test_paced_events_over_tls_are_not_held_back(server: BedrockWireServer) -> None:
-    server.enqueue(StreamReply(text_events(["a", "b", "c"]), delay=0.3))
-    assert [c.text for c in model_on(server).stream("go")] == ["a", "b", "c", ""]
+    # messageStart and "a" now, "b" and "c" 30 s later: the first chunk must not wait.
+    server.enqueue(StreamReply(text_events(["a", "b", "c"]), batch=2, delay=30))
+    stream = model_on(server).stream("go")
+    assert next(stream).text == "a"
+    stream.close()
+    assert server.wait_for_disconnect(timeout=5)
 
 
 async def test_many_async_streams_over_tls(server: BedrockWireServer) -> None:
