@@ -14,13 +14,11 @@ import base64
 import functools
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import botocore.session
 import pytest
-import yaml
 from botocore.eventstream import EventStreamBuffer
 from botocore.validate import ParamValidator
 from langchain_core.messages import (
@@ -36,9 +34,9 @@ from langchain_core.tools import tool
 from langchain_bedrock_stream.request import build_request
 from langchain_bedrock_stream.tools import convert_tool_choice, convert_tools, tool_config
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "recordings"
-if not RECORDINGS.is_dir():
-    pytest.skip(f"recordings not found at {RECORDINGS}", allow_module_level=True)
+from .recordings import load, requires_recordings
+
+pytestmark = requires_recordings
 
 _MODEL = botocore.session.get_session().get_service_model("bedrock-runtime")
 
@@ -56,7 +54,7 @@ class Recorded:
 
 @functools.cache
 def recording(name: str) -> tuple[Recorded, ...]:
-    cassette = yaml.safe_load((RECORDINGS / f"{name}.yaml").read_text())
+    cassette = load(f"{name}.yaml")
     out = []
     for interaction in cassette["interactions"]:
         request = interaction["request"]
