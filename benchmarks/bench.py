@@ -1419,7 +1419,7 @@ def main() -> None:
     try:
         s = Setup(endpoint, proc.pid)
         res: dict[str, Any] = {
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "command": " ".join([".venv/bin/python", "benchmarks/bench.py", *sys.argv[1:]]),
             "machine": _machine(),
             "versions": _versions(),

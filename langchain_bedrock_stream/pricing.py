@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypedDict
@@ -343,7 +343,7 @@ class _Rates(NamedTuple):
 
 
 def _genai_rates(model: Any, input_tokens: int, tier: str | None) -> _Rates | None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if tier is not None:
         context = {"service_tier": tier}
         if not any(v.when == context for v in getattr(model, "price_variants", None) or ()):
