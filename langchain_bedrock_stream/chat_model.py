@@ -17,7 +17,6 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import LC_ID_PREFIX
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
@@ -638,7 +637,7 @@ class ChatBedrockStream(BaseChatModel):
         if self.streaming:
             return True
         handlers = run_manager.handlers if run_manager else []
-        return any(isinstance(h, _StreamingCallbackHandler) for h in handlers)
+        return any(_wants_tokens(h) for h in handlers)
 
     def _result(self, run: _Run, message_id: str | None = None) -> ChatResult:
         response = run.response
@@ -798,6 +797,16 @@ def _check_tool_results(request: Mapping[str, Any], messages: Sequence[BaseMessa
                     f"tool call in an earlier AI message (tool call ids so far: {called})",
                     block=block,
                 )
+
+
+def _wants_tokens(handler: Any) -> bool:
+    """True for LangChain's streaming tracers (``astream_events``, LangGraph's ``messages``
+    mode), for which ``invoke()`` streams. langchain-core recognises them by these two methods
+    (a runtime-checkable protocol in a private module); checking the methods here keeps
+    ``import langchain_bedrock_stream`` working whatever becomes of that module."""
+    return callable(getattr(handler, "tap_output_iter", None)) and callable(
+        getattr(handler, "tap_output_aiter", None)
+    )
 
 
 def _allow_loading() -> None:
