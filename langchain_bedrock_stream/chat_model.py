@@ -301,7 +301,9 @@ class ChatBedrockStream(BaseChatModel):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """The model serializes with ``dumpd`` (secrets as references, never values)."""
+        """The model serializes with ``dumpd`` (secrets as references, never values) and loads
+        with ``load(data, allowed_objects=[ChatBedrockStream],
+        valid_namespaces=["langchain_bedrock_stream"])``."""
         return True
 
     @classmethod
@@ -807,29 +809,3 @@ def _wants_tokens(handler: Any) -> bool:
     return callable(getattr(handler, "tap_output_iter", None)) and callable(
         getattr(handler, "tap_output_aiter", None)
     )
-
-
-def _allow_loading() -> None:
-    """Let ``langchain_core.load`` rebuild this class with ``allowed_objects="all"``.
-
-    That mode admits the classes of langchain-core's table of integration packages; a
-    package outside the table adds its own entry, as the table's integrations are listed.
-    Loading still needs the caller to name this namespace in ``valid_namespaces``.
-    """
-    import importlib
-
-    from langchain_core.load.mapping import SERIALIZABLE_MAPPING
-
-    load_module = importlib.import_module("langchain_core.load.load")
-
-    path = (*ChatBedrockStream.get_lc_namespace(), ChatBedrockStream.__name__)
-    SERIALIZABLE_MAPPING.setdefault(path, path)
-    mappings = getattr(load_module, "ALL_SERIALIZABLE_MAPPINGS", None)
-    if isinstance(mappings, dict):
-        mappings.setdefault(path, path)
-    cache = getattr(load_module, "_default_class_paths_cache", None)
-    if isinstance(cache, dict):
-        cache.clear()
-
-
-_allow_loading()

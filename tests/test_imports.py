@@ -7,8 +7,11 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+from langchain_core.load import dumpd, load
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 
+from langchain_bedrock_stream import ChatBedrockStream
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
 
 from .events import text_events
@@ -46,3 +49,36 @@ async def test_invoke_streams_for_langchains_streaming_tracers(server: BedrockWi
     ]
     assert "".join(event["data"]["chunk"].text for event in events) == "Hello"
     assert [request.operation for request in server.requests] == ["converse-stream"]
+
+
+def test_importing_leaves_langchain_cores_loading_tables_alone() -> None:
+    python(
+        "import copy, importlib\n"
+        "from langchain_core.load import mapping\n"
+        "loading = importlib.import_module('langchain_core.load.load')\n"
+        "loading._get_default_allowed_class_paths('all')\n"
+        "tables = lambda: copy.deepcopy([mapping.SERIALIZABLE_MAPPING,\n"
+        "    loading.ALL_SERIALIZABLE_MAPPINGS, loading._default_class_paths_cache])\n"
+        "before = tables()\n"
+        "from langchain_bedrock_stream import ChatBedrockStream\n"
+        "assert tables() == before\n"
+    )
+
+
+@pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
+def test_a_serialized_model_loads_when_its_class_is_allowed() -> None:
+    model = ChatBedrockStream(
+        model="us.amazon.nova-micro-v1:0", region_name="eu-west-1", temperature=0.2
+    )
+    loaded = load(
+        dumpd(model),
+        allowed_objects=[ChatBedrockStream],
+        valid_namespaces=["langchain_bedrock_stream"],
+        secrets_from_env=True,
+    )
+    assert isinstance(loaded, ChatBedrockStream)
+    assert (loaded.model_id, loaded.region_name, loaded.temperature) == (
+        "us.amazon.nova-micro-v1:0",
+        "eu-west-1",
+        0.2,
+    )
