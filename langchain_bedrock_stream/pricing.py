@@ -534,15 +534,3 @@ def estimate_cost(
         source=resolved.source,
         model=resolved.model,
     )
-
-
-def _reset_for_tests() -> None:
-    """Forget registered prices, issued warnings and cached resolutions."""
-    global _genai_live, _registry_version
-    with _registry_lock:
-        _registry.clear()
-        _registry_version += 1
-    with _warn_lock:
-        _warned.clear()
-    _genai_live = False
-    _resolve.cache_clear()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import vcr
 
+from langchain_bedrock_stream import pricing
 from langchain_bedrock_stream.testing import BedrockWireServer
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
@@ -90,3 +91,16 @@ def server() -> Iterator[BedrockWireServer]:
     """A loopback Bedrock-wire server on 127.0.0.1 with nothing queued."""
     with BedrockWireServer() as running:
         yield running
+
+
+@pytest.fixture
+def fresh_pricing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Prices as at start-up for one test: no registered prices, no warnings issued yet, the
+    bundled genai-prices data; the process-wide state is put back afterwards."""
+    monkeypatch.setattr(pricing, "_registry", {})
+    monkeypatch.setattr(pricing, "_registry_version", pricing._registry_version + 1)
+    monkeypatch.setattr(pricing, "_warned", set())
+    monkeypatch.setattr(pricing, "_genai_live", False)
+    pricing._resolve.cache_clear()
+    yield
+    pricing._resolve.cache_clear()
