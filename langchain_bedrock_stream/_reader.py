@@ -1,7 +1,7 @@
 """Read a streaming HTTP body in bursts: everything already received, as soon as any is.
 
 Bedrock sends each event as its own HTTP chunk, and ``read1`` through urllib3/http.client
-returns one chunk per call, at some 20 us of Python per chunk. Here the body is read
+returns one chunk per call, through several layers of Python each time. Here the body is read
 straight from the connection's buffered socket reader (one ``read1`` = whatever has
 arrived, up to 64 KiB, with at most one ``recv``) and the chunked transfer coding is undone
 in a few ``bytes`` operations. A burst of events becomes one read and nothing that has
