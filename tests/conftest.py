@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import vcr
@@ -104,3 +105,10 @@ def fresh_pricing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     pricing._resolve.cache_clear()
     yield
     pricing._resolve.cache_clear()
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording's VCR matches request bodies as ``cassette_authoring.same_body``."""
+    from .cassette_authoring import same_body
+
+    vcr.register_matcher("bedrock_body", same_body)
