@@ -1659,7 +1659,7 @@ def main() -> None:
         s = Setup(endpoint, proc.pid)
         s.tls = Setup(tls_endpoint, tls_proc.pid)
         res: dict[str, Any] = {
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "command": " ".join([".venv/bin/python", "benchmarks/bench.py", *sys.argv[1:]]),
             "machine": _machine(),
             "versions": _versions(),

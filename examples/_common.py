@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -150,10 +150,13 @@ def bedrock(
         yield Target(args.model, args.region, simulated=True, endpoint_url=server.endpoint_url)
 
 
-def run(main: Callable[[], int | None]) -> int:
-    """Run an example's ``main``; a Bedrock error becomes a short message and exit code 1."""
+def run(
+    main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None
+) -> int:
+    """Run an example's ``main(argv)`` (``None``: the command line); a Bedrock error becomes
+    a short message and exit code 1."""
     try:
-        return main() or 0
+        return main(argv) or 0
     except BedrockError as exc:
         print(f"\nBedrock call failed: {exc}", file=sys.stderr)
         print(

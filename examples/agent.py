@@ -13,6 +13,7 @@ answer.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import _common
 from langchain.agents import create_agent
@@ -30,8 +31,8 @@ def get_weather(city: str) -> str:
 QUESTION = "What is the weather like in Lisbon today? Do I need an umbrella?"
 
 
-def main() -> int:
-    args = _common.parser(__doc__).parse_args()
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _common.parser(__doc__).parse_args(argv)
     with _common.bedrock(args, delay=0.01) as target:
         agent = create_agent(
             target.chat_model(max_tokens=400),

@@ -16,6 +16,7 @@ import asyncio
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 
 import _common
 from langchain_core.messages import AIMessageChunk
@@ -65,10 +66,10 @@ async def run_all(model: ChatBedrockStream, count: int) -> None:
     )
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     cli = _common.parser(__doc__)
     cli.add_argument("--count", type=int, default=50, help="number of streams (default 50)")
-    args = cli.parse_args()
+    args = cli.parse_args(argv)
     with _common.bedrock(args, delay=0.01) as target:
         model = target.chat_model(max_tokens=100)
         asyncio.run(run_all(model, args.count))

@@ -14,6 +14,7 @@ simulator never cites: offline the script shows the blocks it got, with no citat
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import _common
@@ -49,11 +50,11 @@ def show_blocks(blocks: list[Any]) -> int:
     return citations
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     cli = _common.parser(
         __doc__, default_model=_common.CLAUDE_MODEL, model_env="BEDROCK_CLAUDE_MODEL"
     )
-    args = cli.parse_args()
+    args = cli.parse_args(argv)
     with _common.bedrock(args) as target:
         model = target.chat_model(max_tokens=500)
         message = HumanMessage(

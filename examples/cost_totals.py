@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 
 import _common
 
@@ -31,14 +32,14 @@ async def async_calls(model: ChatBedrockStream) -> None:
     print(f"  async: ainvoke + astream -> {len(answers)} answers")
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     cli = _common.parser(__doc__)
     cli.add_argument(
         "--second-model",
         default="us.amazon.nova-lite-v1:0",
         help="another model for the per-model totals (default %(default)s)",
     )
-    args = cli.parse_args()
+    args = cli.parse_args(argv)
     with _common.bedrock(args) as target:
         model = target.chat_model(max_tokens=100)
         other = target.chat_model(model=args.second_model, max_tokens=100)

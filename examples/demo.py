@@ -22,6 +22,7 @@ the output prettier; without it the demo prints plain text.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import _common
@@ -146,9 +147,9 @@ def summary_row(step: str, message: AIMessageChunk) -> list[str]:
     ]
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     cli = _common.parser(__doc__)
-    args = cli.parse_args()
+    args = cli.parse_args(argv)
     screen = Screen()
     with (
         _common.bedrock(args, delay=0.02, say=lambda s: screen.line(s, "bold yellow")) as target,

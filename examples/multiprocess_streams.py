@@ -20,6 +20,7 @@ import os
 import pickle
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypedDict
 
@@ -61,11 +62,11 @@ def stream_in_worker(model: ChatBedrockStream, question: str) -> Streamed:
     )
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     cli = _common.parser(__doc__)
     cli.add_argument("--workers", type=int, default=3, help="worker processes (default 3)")
     cli.add_argument("--streams", type=int, default=12, help="streams in all (default 12)")
-    args = cli.parse_args()
+    args = cli.parse_args(argv)
     with _common.bedrock(args, delay=0.005) as target:
         model = target.chat_model(max_tokens=100)
         model.invoke("Hello!")  # the model now holds a live boto3 client

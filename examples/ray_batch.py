@@ -223,7 +223,7 @@ def model_kwargs(target: _common.Target) -> dict[str, Any]:
     return kwargs
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     cli = _common.parser(__doc__)
     cli.add_argument("--prompts", type=int, default=24, help="prompts in all (default 24)")
     cli.add_argument("--workers", type=int, default=2, help="worker actors (default 2)")
@@ -236,7 +236,7 @@ def main() -> int:
     cli.add_argument(
         "--address", default="local", help="Ray cluster to join (default: a new local one)"
     )
-    args = cli.parse_args()
+    args = cli.parse_args(argv)
 
     import ray
     import ray.data

@@ -14,6 +14,7 @@ in a multi-turn conversation. The model defaults to a Claude model (``--model`` 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import _common
 from langchain_core.messages import AIMessageChunk
@@ -24,11 +25,11 @@ QUESTION = (
 )
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     cli = _common.parser(
         __doc__, default_model=_common.CLAUDE_MODEL, model_env="BEDROCK_CLAUDE_MODEL"
     )
-    args = cli.parse_args()
+    args = cli.parse_args(argv)
     with _common.bedrock(args, delay=0.01) as target:
         model = target.chat_model(
             max_tokens=2048,

@@ -13,7 +13,7 @@ and is then added to the history as it arrived (the chunks added up).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import _common
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
@@ -41,10 +41,10 @@ def questions(interactive: bool) -> Iterator[str]:
         yield question
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     cli = _common.parser(__doc__)
     cli.add_argument("--scripted", action="store_true", help="play the two scripted turns")
-    args = cli.parse_args()
+    args = cli.parse_args(argv)
     interactive = sys.stdin.isatty() and not args.scripted
     with _common.bedrock(args, delay=0.02) as target:
         model = target.chat_model(max_tokens=300, temperature=0.7)

@@ -13,6 +13,7 @@ conforms to the schema, so this runs offline too (with placeholder values).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import _common
 from pydantic import BaseModel, Field
@@ -30,8 +31,8 @@ class CityFacts(BaseModel):
 QUESTION = "Give me the key facts about Lisbon."
 
 
-def main() -> int:
-    args = _common.parser(__doc__).parse_args()
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _common.parser(__doc__).parse_args(argv)
     with _common.bedrock(args) as target:
         model = target.chat_model(max_tokens=500, temperature=0)
         structured = model.with_structured_output(

@@ -7,6 +7,9 @@ Public names:
   iterate its deltas and tool calls, then read text, tool calls, usage, cost, next messages.
 - the ``BedrockError`` tree: typed errors that are also LangChain's ``Model*Error`` types.
 - ``estimate_cost`` / ``get_bedrock_usage_callback``: cost of an answer, totals across runs.
+- ``create_cache_point``: a prompt-caching checkpoint to place in your messages.
+- ``LocalRateLimiter`` / ``RayRateLimiter`` / ``RateLimits``: Bedrock's quotas shared by threads
+  or by every worker of a Ray cluster.
 - ``langchain_bedrock_stream.testing``: an event-stream encoder and a local Bedrock-wire server.
 """
 
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
         StreamIntegrityError,
     )
     from .pricing import ModelPrice, estimate_cost, register_price
+    from .ratelimit import LocalRateLimiter, RateLimits, RayRateLimiter
+    from .request import create_cache_point
     from .retry import RetryPolicy
     from .stream import BedrockStream, InvalidToolCall, ToolCall, converse, converse_stream
     from .usage import BedrockUsageCallbackHandler, get_bedrock_usage_callback
@@ -46,6 +51,10 @@ _WHERE = {
     "converse_stream": "stream",
     "StreamResponse": "accumulator",
     "RetryPolicy": "retry",
+    "create_cache_point": "request",
+    "LocalRateLimiter": "ratelimit",
+    "RayRateLimiter": "ratelimit",
+    "RateLimits": "ratelimit",
     "estimate_cost": "pricing",
     "register_price": "pricing",
     "ModelPrice": "pricing",
@@ -100,13 +109,17 @@ __all__ = [
     "ChatBedrockStream",
     "InputConversionError",
     "InvalidToolCall",
+    "LocalRateLimiter",
     "ModelPrice",
+    "RateLimits",
+    "RayRateLimiter",
     "RetryPolicy",
     "StreamIntegrityError",
     "StreamResponse",
     "ToolCall",
     "converse",
     "converse_stream",
+    "create_cache_point",
     "estimate_cost",
     "get_bedrock_usage_callback",
     "register_price",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import sys
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -211,8 +210,6 @@ async def _open(
         )
         if https and not (to_proxy_tls and settings.forward_https):
             try:
-                if sys.version_info < (3, 11):  # no StreamWriter.start_tls before 3.11
-                    raise _ProxyRefused("HTTPS through a proxy on the loop needs Python 3.11+")
                 await _tunnel(reader, writer, host, port, settings.proxies.proxy_headers_for(proxy))
                 await writer.start_tls(settings.tls, server_hostname=host)
             except BaseException:

@@ -17,7 +17,6 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import LC_ID_PREFIX
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
@@ -391,7 +390,9 @@ class ChatBedrockStream(BaseChatModel):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """The model serializes with ``dumpd`` (secrets as references, never values)."""
+        """The model serializes with ``dumpd`` (secrets as references, never values) and loads
+        with ``load(data, allowed_objects=[ChatBedrockStream],
+        valid_namespaces=["langchain_bedrock_stream"])``."""
         return True
 
     @classmethod
@@ -455,9 +456,10 @@ class ChatBedrockStream(BaseChatModel):
 
     async def _aget_client(self) -> Any:
         """``_get_client`` for the event loop: a first build (credentials, config files)
-        runs in the bounded pool."""
-        if self.client is not None:
-            return self.client
+        runs in the bounded pool (botocore resolves credentials when it builds a client:
+        a ``credential_process`` runs then)."""
+        if self.user_client is not None:
+            return self.user_client
         if self._client_cache is not None:
             return self._client_cache
         return await run_blocking(self._get_client)
@@ -837,7 +839,7 @@ class ChatBedrockStream(BaseChatModel):
         if self.streaming:
             return True
         handlers = run_manager.handlers if run_manager else []
-        return any(isinstance(h, _StreamingCallbackHandler) for h in handlers)
+        return any(_wants_tokens(h) for h in handlers)
 
     def _result(self, run: _Run, message_id: str | None = None) -> ChatResult:
         if run.stream is not None:  # built once, then the accumulator's pieces can go
@@ -1009,27 +1011,11 @@ class ChatBedrockStream(BaseChatModel):
         return estimate_text_tokens(text)
 
 
-def _allow_loading() -> None:
-    """Let ``langchain_core.load`` rebuild this class with ``allowed_objects="all"``.
-
-    That mode admits the classes of langchain-core's table of integration packages; a
-    package outside the table adds its own entry, as the table's integrations are listed.
-    Loading still needs the caller to name this namespace in ``valid_namespaces``.
-    """
-    import importlib
-
-    from langchain_core.load.mapping import SERIALIZABLE_MAPPING
-
-    load_module = importlib.import_module("langchain_core.load.load")
-
-    path = (*ChatBedrockStream.get_lc_namespace(), ChatBedrockStream.__name__)
-    SERIALIZABLE_MAPPING.setdefault(path, path)
-    mappings = getattr(load_module, "ALL_SERIALIZABLE_MAPPINGS", None)
-    if isinstance(mappings, dict):
-        mappings.setdefault(path, path)
-    cache = getattr(load_module, "_default_class_paths_cache", None)
-    if isinstance(cache, dict):
-        cache.clear()
-
-
-_allow_loading()
+def _wants_tokens(handler: Any) -> bool:
+    """True for LangChain's streaming tracers (``astream_events``, LangGraph's ``messages``
+    mode), for which ``invoke()`` streams. langchain-core recognises them by these two methods
+    (a runtime-checkable protocol in a private module); checking the methods here keeps
+    ``import langchain_bedrock_stream`` working whatever becomes of that module."""
+    return callable(getattr(handler, "tap_output_iter", None)) and callable(
+        getattr(handler, "tap_output_aiter", None)
+    )

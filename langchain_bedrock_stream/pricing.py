@@ -28,7 +28,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
@@ -338,7 +338,7 @@ class _Rates(NamedTuple):
 
 
 def _genai_rates(model: Any, input_tokens: int, tier: str | None) -> _Rates | None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if tier is not None:
         context = {"service_tier": tier}
         if not any(v.when == context for v in getattr(model, "price_variants", None) or ()):
@@ -593,15 +593,3 @@ def response_cost(model_id: str | None, response: StreamResponse) -> CostBreakdo
         service_tier=(response.service_tier or {}).get("type"),
         latency=(response.performance_config or {}).get("latency"),
     )
-
-
-def _reset_for_tests() -> None:
-    """Forget registered prices, issued warnings and cached resolutions."""
-    global _genai_live, _registry_version
-    with _registry_lock:
-        _registry.clear()
-        _registry_version += 1
-    with _warn_lock:
-        _warned.clear()
-    _genai_live = False
-    _resolve.cache_clear()

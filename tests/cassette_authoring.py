@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from vcr.serializers import yamlserializer
+from vcr.util import read_body
 
 from langchain_bedrock_stream.testing import JsonReply, RecordedRequest, Reply, StreamReply
 from langchain_bedrock_stream.tokens import estimate_request_tokens, estimate_text_tokens
@@ -150,16 +152,50 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
 def vcr_config() -> dict[str, Any]:
     """The ``vcr_config`` of the integration tests (pytest-recording passes it to vcrpy).
 
-    Requests match on method, full URI and JSON body (vcrpy compares JSON bodies parsed);
-    answers may repeat (the streaming benchmark replays one answer many times).
+    Requests match on method, full URI and JSON body (parsed, see ``same_body``, which
+    ``conftest.py`` registers as ``bedrock_body``); answers may repeat (the streaming
+    benchmark replays one answer many times).
     """
     return {
-        "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
+        "match_on": ["method", "scheme", "host", "port", "path", "query", "bedrock_body"],
         "before_record_request": scrub_request,
         "before_record_response": scrub_response,
         "allow_playback_repeats": True,
         "decode_compressed_response": True,
     }
+
+
+def same_body(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: equal JSON bodies, every ``description`` compared as ``inspect.cleandoc``
+    leaves it. Python 3.13 strips docstring indentation when it compiles them, so a tool or a
+    schema described by a docstring is sent indented from 3.11 and 3.12 and not from 3.13."""
+    assert _comparable(r1) == _comparable(r2)
+
+
+def _comparable(request: Any) -> Any:
+    body = read_body(request)
+    if not body:
+        return body
+    try:
+        return _cleaned(json.loads(body))
+    except ValueError:
+        return body
+
+
+def _cleaned(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        return {k: _cleaned(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, str):
+        if key == "description":
+            return inspect.cleandoc(value)
+        if key in ("schema", "json") and value.startswith("{"):  # a schema sent as text
+            try:
+                return _cleaned(json.loads(value))
+            except ValueError:
+                return value
+    return value
 
 
 # --- placeholder media ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ They live in ``../shared/recordings/`` next to the checkout (override with
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,18 @@ def available() -> bool:
     return RECORDINGS.is_dir()
 
 
-requires_recordings = pytest.mark.skipif(
-    not available(), reason=f"real Bedrock recordings not found at {RECORDINGS}"
-)
+MISSING = f"real Bedrock recordings not found at {RECORDINGS} (set BEDROCK_RECORDINGS_DIR)"
+
+requires_recordings = pytest.mark.skipif(not available(), reason=MISSING)
+
+
+def cases(values: Sequence[Any], width: int = 1) -> list[Any]:
+    """Parameters for ``pytest.mark.parametrize`` drawn from the recordings: ``values``, or,
+    when the folder is absent, one case (of ``width`` arguments) skipped with the reason, so
+    that the test shows in the report instead of vanishing from it."""
+    if available():
+        return list(values)
+    return [pytest.param(*[None] * width, marks=pytest.mark.skip(reason=MISSING), id="absent")]
 
 
 def names() -> list[str]:

@@ -74,9 +74,8 @@ def test_streamed_agent_run_streams_tool_call_and_answer() -> None:
     assert tool_results[0].content == "Sunny and 22C in Paris."
     answer_text = "".join(c.text for c in chunks if not c.tool_call_chunks)
     assert "Sunny and 22C in Paris." in answer_text
-    # both model calls went over ConverseStream, each streamed in several chunks
+    # both model calls went over ConverseStream
     assert [r.operation for r in server.requests] == ["converse-stream", "converse-stream"]
-    assert len(chunks) > 4
 
 
 def test_streamed_agent_chunks_share_their_run_id_and_are_not_repeated() -> None:

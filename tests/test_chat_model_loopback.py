@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,20 +25,7 @@ from langchain_bedrock_stream.testing import (
 )
 
 from .events import text_events
-
-MODEL = "us.amazon.nova-micro-v1:0"
-
-
-@pytest.fixture
-def server() -> Iterator[BedrockWireServer]:
-    with BedrockWireServer() as running:
-        yield running
-
-
-def model_on(server: BedrockWireServer, **kwargs: Any) -> ChatBedrockStream:
-    return ChatBedrockStream(
-        model=MODEL, region_name="us-east-1", endpoint_url=server.endpoint_url, **kwargs
-    )
+from .loopback import MODEL, model_on, regroups
 
 
 class Tokens(BaseCallbackHandler):
@@ -69,12 +54,12 @@ class AsyncTokens(AsyncCallbackHandler):
         self.tokens.append(token)
 
 
-def test_stream_paced_events_arrive_as_they_come(server: BedrockWireServer) -> None:
+def test_stream_paced_events_arrive_in_order_with_usage_last(server: BedrockWireServer) -> None:
     pieces = ["Par", "is ", "is ", "the ", "capital."]
     server.enqueue(StreamReply(text_events(pieces), delay=0.02))
     chunks = list(model_on(server).stream("Capital of France?"))
-    # paced 20 ms apart, each event is its own read, so its own chunk, plus the last chunk
-    assert [c.text for c in chunks[:-1]] == pieces
+    # Events read together share a chunk; how many that is depends on the machine's load.
+    assert regroups([c.text for c in chunks], pieces)
     last = chunks[-1]
     assert last.chunk_position == "last"
     assert last.usage_metadata == {
@@ -119,8 +104,9 @@ def test_invoke_uses_converse_and_maps_the_answer(server: BedrockWireServer) -> 
     assert message.usage_metadata["output_tokens"] > 0
 
 
+@pytest.mark.parametrize("chunking", ["burst", "event"])
 def test_invoke_streaming_sends_every_token_to_callbacks_and_never_sums_chunks(
-    server: BedrockWireServer, monkeypatch: pytest.MonkeyPatch
+    server: BedrockWireServer, monkeypatch: pytest.MonkeyPatch, chunking: str
 ) -> None:
     pieces = ["a", "b", "c", "d"]
     server.enqueue(StreamReply(text_events(pieces), delay=0.01))
@@ -133,10 +119,13 @@ def test_invoke_streaming_sends_every_token_to_callbacks_and_never_sums_chunks(
 
     monkeypatch.setattr(AIMessageChunk, "__add__", counting_add)
     handler = Tokens()
-    message = model_on(server, streaming=True).invoke("x", config={"callbacks": [handler]})
+    model = model_on(server, streaming=True, stream_chunking=chunking)
+    message = model.invoke("x", config={"callbacks": [handler]})
     assert server.requests[0].operation == "converse-stream"
     assert message.content == "abcd"
-    assert handler.tokens[:4] == pieces
+    assert regroups(handler.tokens, pieces)
+    if chunking == "event":  # one token per event, then the closing chunk
+        assert handler.tokens == [*pieces, ""]
     assert handler.chunks[-1].message.chunk_position == "last"
     assert added == []  # built once by the accumulator
     assert handler.ends[0].generations[0][0].message.content == "abcd"
@@ -212,14 +201,6 @@ def _tool_result_round_trip(server: BedrockWireServer) -> None:
     assert sent[2]["content"][0]["toolResult"]["toolUseId"] == call["id"]
 
 
-def test_breaking_out_of_stream_closes_the_connection(server: BedrockWireServer) -> None:
-    server.enqueue(StreamReply(text_events([f"t{i}" for i in range(200)]), delay=0.01))
-    stream = model_on(server).stream("long")
-    assert next(stream).text == "t0"
-    stream.close()
-    assert server.wait_for_disconnect(timeout=5)
-
-
 class NoThreadPool(concurrent.futures.ThreadPoolExecutor):
     """An executor that fails the test if anything is submitted to the loop's pool."""
 
@@ -251,41 +232,15 @@ async def _many_streams(model: ChatBedrockStream) -> None:
 
 async def test_ainvoke_streaming_and_plain(server: BedrockWireServer) -> None:
     asyncio.get_running_loop().set_default_executor(NoThreadPool())
-    server.enqueue(StreamReply(text_events(["x", "y"]), delay=0.02))  # paced: two reads
+    server.enqueue(StreamReply(text_events(["x", "y"]), delay=0.02))
     request = {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
     server.enqueue(JsonReply(simulated_converse_response(request)))
     handler = AsyncTokens()
     streamed = await model_on(server, streaming=True).ainvoke("hi", config={"callbacks": [handler]})
     assert streamed.content == "xy"
-    assert handler.tokens[:2] == ["x", "y"]
+    assert "".join(handler.tokens) == "xy"
     plain = await model_on(server).ainvoke("hi")
     assert "hi" in plain.text
-
-
-async def test_cancelled_astream_task_closes_the_connection(server: BedrockWireServer) -> None:
-    server.enqueue(StreamReply(text_events([f"t{i}" for i in range(500)]), delay=0.01))
-    model = model_on(server)
-    got: list[str] = []
-    before = {t.name for t in threading.enumerate()}
-
-    async def consume() -> None:
-        async for chunk in model.astream("long"):
-            got.append(chunk.text)
-
-    task = asyncio.create_task(consume())
-    while len(got) < 3:
-        await asyncio.sleep(0.01)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert await asyncio.to_thread(server.wait_for_disconnect, 5)
-    for _ in range(100):
-        readers = {t.name for t in threading.enumerate()} - before
-        if not any(name.startswith("bedrock") for name in readers):
-            break
-        await asyncio.sleep(0.02)
-    assert not any(name.startswith("bedrock") for name in readers)
-    assert len(got) < 100
 
 
 def test_unknown_events_are_kept_in_metadata(server: BedrockWireServer) -> None:
@@ -355,7 +310,8 @@ def test_every_chat_bedrock_converse_argument_is_accepted() -> None:
 
 
 async def test_breaking_out_of_astream_closes_the_connection(server: BedrockWireServer) -> None:
-    server.enqueue(StreamReply(text_events([f"t{i}" for i in range(300)]), delay=0.01))
+    pieces = [f"t{i}" for i in range(300)]
+    server.enqueue(StreamReply(text_events(pieces), delay=0.01))
     seen = []
     stream = model_on(server).astream("long")
     async for chunk in stream:
@@ -364,4 +320,7 @@ async def test_breaking_out_of_astream_closes_the_connection(server: BedrockWire
             break
     await stream.aclose()
     assert await asyncio.to_thread(server.wait_for_disconnect, 5)
-    assert seen == ["t0", "t1", "t2"]
+    # Three chunks of the answer's start, however many events each one took in.
+    received = "".join(seen)
+    assert received.startswith("t0") and "".join(pieces).startswith(received)
+    assert len(received) < len("".join(pieces))

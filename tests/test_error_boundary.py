@@ -225,8 +225,15 @@ def test_a_converse_answer_of_the_wrong_shape_is_a_bedrock_error(server: Bedrock
 
 
 def test_botocore_parameter_errors_pass_through(server: BedrockWireServer) -> None:
-    model = model_on(server.endpoint_url, additional_model_request_fields={"x": 1})
+    model = model_on(server.endpoint_url, performance_config={"latency": 7})  # a string
     with pytest.raises(ParamValidationError):
+        list(model.stream("hi"))
+    assert server.requests == []
+
+
+def test_a_bad_per_call_value_is_named_before_any_request(server: BedrockWireServer) -> None:
+    model = model_on(server.endpoint_url)
+    with pytest.raises(ValueError, match="temperature"):
         list(model.stream("hi", temperature="hot"))  # type: ignore[arg-type]
     assert server.requests == []
 

@@ -1,5 +1,8 @@
-"""The examples run offline: each as a subprocess on the local simulator, with no AWS
-credentials in its environment, exits 0 and prints what it promises.
+"""The examples run offline: each ``main(argv)`` called in this process on the local
+simulator, with no AWS credentials in the environment, returns 0 and prints what it promises.
+One run goes through ``python examples/demo.py`` itself, as the README's first command does;
+it and the multiprocess example start fresh interpreters, so they are marked ``slow``
+(deselected by default, run by CI with ``-m slow``).
 
 A few runs take the Amazon Bedrock path instead (fake credentials in the environment) with
 boto3's ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` pointing at a local server in this process, to
@@ -8,16 +11,19 @@ check what the examples send and how they report an error."""
 from __future__ import annotations
 
 import ast
+import importlib
+import io
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from langchain_bedrock_stream import testing
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
     ErrorReply,
@@ -29,93 +35,74 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SIMULATOR = "running against the local Bedrock-wire simulator; answers are scripted."
 NOTICE = f"No AWS credentials found: {SIMULATOR}"
 FORCED = f"--simulator given: {SIMULATOR}"
-Runs = dict[str, Future[subprocess.CompletedProcess[str]]]
 REQUEST_ID = re.compile(r"request id \(final answer\): [0-9a-f-]{36}")
 
+OFFLINE_RUNS: dict[str, list[str]] = {
+    "demo": [],  # no --simulator: it must find no credentials
+    "streaming_chat": ["--simulator"],
+    "async_many_streams": ["--simulator"],
+    "agent": ["--simulator"],
+    "structured_output": ["--simulator"],
+    "citations": ["--simulator"],
+    "reasoning": ["--simulator"],
+    "cost_totals": ["--simulator"],
+    "multiprocess_streams": ["--simulator", "--workers", "2", "--streams", "6"],
+}
 
-def offline_env(tmp_path: Path) -> dict[str, str]:
-    """This environment without AWS credentials, profiles, config or instance metadata."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key not in ("BEDROCK_MODEL", "BEDROCK_CLAUDE_MODEL")
-    }
-    env["AWS_EC2_METADATA_DISABLED"] = "true"
-    env["AWS_CONFIG_FILE"] = str(tmp_path / "no-aws-config")
-    env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "no-aws-credentials")
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
+
+@pytest.fixture(autouse=True)
+def _examples(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The examples importable as they import each other (``import _common``); no AWS
+    credentials or model choice in the environment; the simulator unpaced (its pacing
+    only makes streaming visible to a person)."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    for key in list(os.environ):
+        if key.startswith("AWS_") or key in ("BEDROCK_MODEL", "BEDROCK_CLAUDE_MODEL"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+
+    def unpaced(delay: float = 0.0, **kwargs: Any) -> Any:
+        return make_simulator_responder(**kwargs)
+
+    monkeypatch.setattr(testing, "make_simulator_responder", unpaced)
+    yield
+
+
+CHECKED_ELSEWHERE = {
+    "boto3_only": "tests/test_standalone_example.py",  # no LangChain, so no _common.run
+    "ray_batch": "tests/test_ray_batch.py",  # needs a Ray instance
+}
 
 
 def run(
-    tmp_path: Path,
-    *args: str,
-    code: str | None = None,
-    env: dict[str, str] | None = None,
-    exit_code: int = 0,
-) -> subprocess.CompletedProcess[str]:
-    """Run an example (or ``python -c code``) from the repository root; check its exit code."""
-    command = [sys.executable, "-c", code, *args] if code else [sys.executable, *args]
-    done = subprocess.run(
-        command,
-        cwd=EXAMPLES.parent,
-        env={**offline_env(tmp_path), **(env or {})},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
-    assert done.returncode == exit_code, (
-        f"exit code {done.returncode}\n{done.stdout}\n{done.stderr}"
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
+    capsys: pytest.CaptureFixture[str], name: str, *argv: str, exit_code: int = 0
+) -> tuple[str, str]:
+    """Call ``examples/<name>.py``'s ``main(argv)`` as its ``__main__`` block does; check the
+    exit code; its output and error output."""
+    module = importlib.import_module(name)
+    capsys.readouterr()
+    code = module._common.run(module.main, list(argv))
+    out, err = capsys.readouterr()
+    assert code == exit_code, f"exit code {code}\n{out}\n{err}"
+    assert "Traceback" not in err, err
+    return out, err
 
 
-DEMO_WITHOUT_RICH = (
-    "import runpy, sys; sys.modules['rich'] = None; sys.path.insert(0, 'examples'); "
-    "sys.argv[0] = 'examples/demo.py'; runpy.run_path(sys.argv[0], run_name='__main__')"
-)
-OFFLINE_RUNS: dict[str, tuple[list[str], str | None]] = {
-    "demo": (["examples/demo.py"], None),  # no --simulator: it must find no credentials
-    "demo without rich": (["--simulator"], DEMO_WITHOUT_RICH),
-    "streaming_chat": (["examples/streaming_chat.py", "--simulator"], None),
-    "async_many_streams": (["examples/async_many_streams.py", "--simulator"], None),
-    "agent": (["examples/agent.py", "--simulator"], None),
-    "structured_output": (["examples/structured_output.py", "--simulator"], None),
-    "citations": (["examples/citations.py", "--simulator"], None),
-    "reasoning": (["examples/reasoning.py", "--simulator"], None),
-    "cost_totals": (["examples/cost_totals.py", "--simulator"], None),
-    "boto3_only": (["examples/boto3_only.py", "--simulator"], None),
-    "multiprocess_streams": (
-        ["examples/multiprocess_streams.py", "--simulator", "--workers", "2", "--streams", "6"],
-        None,
-    ),
-}
-
-#: Examples whose offline run is checked in another test file (they need an optional extra).
-CHECKED_ELSEWHERE = {"ray_batch": "tests/test_ray_batch.py"}
-
-
-@pytest.fixture(scope="module")
-def offline_runs(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Runs]:
-    """Every offline run, started together on first use (a few at a time) to save time."""
-    tmp_path = tmp_path_factory.mktemp("examples")
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        yield {
-            name: pool.submit(run, tmp_path, *args, code=code)
-            for name, (args, code) in OFFLINE_RUNS.items()
-        }
-
-
-def example(runs: Runs, name: str) -> str:
-    """The output of an example run with ``--simulator``, which must say so first."""
-    output = runs[name].result().stdout
-    assert output.splitlines()[0] == FORCED
+def example(capsys: pytest.CaptureFixture[str], name: str) -> str:
+    """The output of an example's offline run, which must say first that it is offline."""
+    output, _ = run(capsys, name, *OFFLINE_RUNS[name])
+    assert output.splitlines()[0] == (NOTICE if "--simulator" not in OFFLINE_RUNS[name] else FORCED)
     return output
+
+
+def live_env(monkeypatch: pytest.MonkeyPatch, server: BedrockWireServer) -> None:
+    """Credentials in the environment (so the examples take the Amazon Bedrock path), and
+    boto3's endpoint override sending that path to a local server instead."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLETESTONLY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-not-real")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.endpoint_url)
 
 
 def check_demo_output(output: str) -> None:
@@ -131,34 +118,50 @@ def check_demo_output(output: str) -> None:
 
 
 def test_demo_picks_the_simulator_without_credentials(
-    offline_runs: Runs,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    output = offline_runs["demo"].result().stdout
-    assert output.splitlines()[0] == NOTICE
-    check_demo_output(output)
+    check_demo_output(example(capsys, "demo"))
 
 
 def test_demo_without_rich(
-    offline_runs: Runs,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    output = example(offline_runs, "demo without rich")
+    for name in [m for m in sys.modules if m == "rich" or m.startswith("rich.")] or ["rich"]:
+        monkeypatch.setitem(sys.modules, name, None)  # an import of rich now fails
+    output, _ = run(capsys, "demo", "--simulator")
+    assert output.splitlines()[0] == FORCED
     assert "== Summary ==" in output
     check_demo_output(output)
 
 
-def live_env(server: BedrockWireServer) -> dict[str, str]:
-    """Credentials in the environment (so the examples take the Amazon Bedrock path), and
-    boto3's endpoint override sending that path to a local server instead."""
-    return {
-        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLETESTONLY",
-        "AWS_SECRET_ACCESS_KEY": "test-secret-not-real",
-        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": server.endpoint_url,
-    }
+@pytest.mark.slow
+def test_demo_script_runs_as_the_readme_says() -> None:
+    """``python examples/demo.py`` in a fresh process, with no AWS credentials."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(AWS_EC2_METADATA_DISABLED="true", PYTHONIOENCODING="utf-8")
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    done = subprocess.run(
+        [sys.executable, "examples/demo.py"],
+        cwd=EXAMPLES.parent,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.splitlines()[0] == NOTICE
+    check_demo_output(done.stdout)
 
 
-def test_demo_takes_the_bedrock_path_with_credentials(tmp_path: Path) -> None:
+def test_demo_takes_the_bedrock_path_with_credentials(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with BedrockWireServer(responder=make_simulator_responder()) as server:
-        output = run(tmp_path, "examples/demo.py", env=live_env(server)).stdout
+        live_env(monkeypatch, server)
+        output, _ = run(capsys, "demo")
         requests = server.requests
     assert output.splitlines()[0] == (
         "Calling Amazon Bedrock: us.amazon.nova-micro-v1:0 in us-east-1 (AWS credentials from env)."
@@ -172,32 +175,40 @@ def test_demo_takes_the_bedrock_path_with_credentials(tmp_path: Path) -> None:
     assert result["content"] == [{"text": "Paris: light rain, 14 °C (stub data)"}]
 
 
-def test_demo_reports_a_bedrock_error_briefly(tmp_path: Path) -> None:
+def test_demo_reports_a_bedrock_error_briefly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def deny(request: RecordedRequest) -> ErrorReply:
         return ErrorReply(403, "AccessDeniedException", "You don't have access to the model.")
 
     with BedrockWireServer(responder=deny) as server:
-        done = run(tmp_path, "examples/demo.py", env=live_env(server), exit_code=1)
-    assert "Traceback" not in done.stderr
-    assert "Bedrock call failed: AccessDeniedException (HTTP 403)" in done.stderr
-    assert "or run with --simulator" in done.stderr
+        live_env(monkeypatch, server)
+        _, errors = run(capsys, "demo", exit_code=1)
+    assert "Bedrock call failed: AccessDeniedException (HTTP 403)" in errors
+    assert "or run with --simulator" in errors
 
 
-def test_model_and_region_from_env_and_flags(tmp_path: Path) -> None:
+def test_model_and_region_from_env_and_flags(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with BedrockWireServer(responder=make_simulator_responder()) as server:
-        env = {**live_env(server), "BEDROCK_MODEL": "us.amazon.nova-lite-v1:0"}
-        output = run(tmp_path, "examples/structured_output.py", "--region", "eu-west-1", env=env)
+        live_env(monkeypatch, server)
+        monkeypatch.setenv("BEDROCK_MODEL", "us.amazon.nova-lite-v1:0")
+        output, _ = run(capsys, "structured_output", "--region", "eu-west-1")
         (request,) = server.requests
-    assert "us.amazon.nova-lite-v1:0 in eu-west-1" in output.stdout.splitlines()[0]
+    assert "us.amazon.nova-lite-v1:0 in eu-west-1" in output.splitlines()[0]
     assert request.model_id == "us.amazon.nova-lite-v1:0"
     assert "/eu-west-1/bedrock/aws4_request" in request.headers["authorization"]
 
 
-def test_reasoning_and_citations_requests(tmp_path: Path) -> None:
+def test_reasoning_and_citations_requests(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with BedrockWireServer(responder=make_simulator_responder()) as server:
-        run(tmp_path, "examples/reasoning.py", env=live_env(server))
+        live_env(monkeypatch, server)
+        run(capsys, "reasoning")
         sonnet = "us.anthropic.claude-sonnet-4-20250514-v1:0"
-        run(tmp_path, "examples/citations.py", "--model", sonnet, env=live_env(server))
+        run(capsys, "citations", "--model", sonnet)
         reasoning, citations = server.requests
     assert reasoning.model_id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     assert citations.model_id == sonnet
@@ -210,55 +221,59 @@ def test_reasoning_and_citations_requests(tmp_path: Path) -> None:
     assert document["source"]["text"].startswith("The Lisbon tram line 28")
 
 
-def test_streaming_chat(offline_runs: Runs) -> None:
-    output = example(offline_runs, "streaming_chat")
+def test_streaming_chat(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO())  # not a terminal: the scripted turns
+    output = example(capsys, "streaming_chat")
     assert output.count("you> ") == 2
     assert 'bot> Hello! You asked: "Why did you pick that name? One sentence."' in output
     assert "Chat over after 2 turns; the history holds 5 messages." in output
 
 
-def test_async_many_streams(offline_runs: Runs) -> None:
-    output = example(offline_runs, "async_many_streams")
+def test_async_many_streams(capsys: pytest.CaptureFixture[str]) -> None:
+    output = example(capsys, "async_many_streams")
     assert re.search(r"^50 concurrent streams finished in \d+\.\d\d s of wall time", output, re.M)
     assert re.search(r"tokens: [\d,]+ input \+ [\d,]+ output = [\d,]+ total; cost \$", output)
 
 
-def test_agent(offline_runs: Runs) -> None:
-    output = example(offline_runs, "agent")
+def test_agent(capsys: pytest.CaptureFixture[str]) -> None:
+    output = example(capsys, "agent")
     assert "[step model] asks for get_weather(city='Lisbon')" in output
     assert "[step tools] get_weather returned: Lisbon: sunny, 21 °C" in output
     assert "assistant: Here is what I found: Lisbon: sunny" in output
 
 
-def test_structured_output(offline_runs: Runs) -> None:
-    output = example(offline_runs, "structured_output")
+def test_structured_output(capsys: pytest.CaptureFixture[str]) -> None:
+    output = example(capsys, "structured_output")
     assert "Parsed CityFacts:" in output
     assert "  name: 'Lisbon'" in output
     assert "  population_millions: 1.0" in output
     assert "  landmarks: ['Lisbon']" in output
 
 
-def test_citations(offline_runs: Runs) -> None:
-    output = example(offline_runs, "citations")
+def test_citations(capsys: pytest.CaptureFixture[str]) -> None:
+    output = example(capsys, "citations")
     assert "content_blocks:\n  [1] text: 'Hello! You asked:" in output
     assert "No citations: the local simulator does not produce them" in output
 
 
-def test_reasoning(offline_runs: Runs) -> None:
-    output = example(offline_runs, "reasoning")
+def test_reasoning(capsys: pytest.CaptureFixture[str]) -> None:
+    output = example(capsys, "reasoning")
     assert "[answer] Hello! You asked:" in output
     assert "No reasoning blocks: the local simulator does not produce reasoning" in output
 
 
-def test_cost_totals(offline_runs: Runs) -> None:
-    output = example(offline_runs, "cost_totals")
+def test_cost_totals(capsys: pytest.CaptureFixture[str]) -> None:
+    output = example(capsys, "cost_totals")
     assert re.search(r"^Bedrock usage: 7 calls, [\d,]+ tokens, \$0\.\d{6}$", output, re.M)
     assert re.search(r"^  us\.amazon\.nova-micro-v1:0: 6 calls, in \d+, out \d+, \$", output, re.M)
     assert re.search(r"^  us\.amazon\.nova-lite-v1:0: 1 call, in \d+, out \d+, \$", output, re.M)
 
 
-def test_multiprocess_streams(offline_runs: Runs) -> None:
-    output = example(offline_runs, "multiprocess_streams")
+@pytest.mark.slow  # worker processes start afresh
+def test_multiprocess_streams(capsys: pytest.CaptureFixture[str]) -> None:
+    output = example(capsys, "multiprocess_streams")
     assert re.search(r"The model pickles to [\d,]+ bytes", output)
     assert re.search(r"^6 streams over [12] worker processes", output, re.M)
     assert re.search(r"^Totals: \d+ chunks, [\d,]+ tokens, \$0\.\d+", output, re.M)
@@ -269,6 +284,7 @@ def test_every_example_has_a_docstring_and_main(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     docstring = ast.get_docstring(tree)
     assert docstring and f"examples/{path.name}" in docstring, "say how to run it"
-    assert any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
+    (main,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+    assert [a.arg for a in main.args.args] == ["argv"], "main(argv) runs it in-process"
     checked = path.stem in OFFLINE_RUNS or path.stem in CHECKED_ELSEWHERE
     assert checked, "add it to OFFLINE_RUNS and check its output"

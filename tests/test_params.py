@@ -9,7 +9,7 @@ intermediate dict.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,8 @@ from langchain_bedrock_stream.testing import (
     RecordedRequest,
     StreamReply,
 )
+
+from . import loopback
 
 CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 CLAUDE_ADAPTIVE = "us.anthropic.claude-sonnet-4-6"
@@ -76,16 +78,8 @@ def stream_events(
     ]
 
 
-@pytest.fixture
-def server() -> Iterator[BedrockWireServer]:
-    with BedrockWireServer() as running:
-        yield running
-
-
 def model_on(server: BedrockWireServer, model: str = CLAUDE, **kwargs: Any) -> ChatBedrockStream:
-    return ChatBedrockStream(
-        model=model, region_name="us-east-1", endpoint_url=server.endpoint_url, **kwargs
-    )
+    return loopback.model_on(server, model, **kwargs)
 
 
 def sent(server: BedrockWireServer) -> dict[str, Any]:

@@ -59,10 +59,8 @@ def usage(
 
 
 @pytest.fixture(autouse=True)
-def _clean_state() -> Iterator[None]:
-    pricing._reset_for_tests()
+def _clean_state(fresh_pricing: None) -> Iterator[None]:
     yield
-    pricing._reset_for_tests()
     set_custom_snapshot(None)
 
 

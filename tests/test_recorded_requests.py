@@ -19,7 +19,6 @@ from urllib.parse import unquote
 
 import botocore.session
 import pytest
-import yaml
 from botocore.eventstream import EventStreamBuffer
 from botocore.validate import ParamValidator
 from langchain_core.messages import (
@@ -35,7 +34,7 @@ from langchain_core.tools import tool
 from langchain_bedrock_stream.request import build_request
 from langchain_bedrock_stream.tools import convert_tool_choice, convert_tools, tool_config
 
-from .recordings import RECORDINGS, requires_recordings
+from .recordings import load, requires_recordings
 
 pytestmark = requires_recordings
 
@@ -55,7 +54,7 @@ class Recorded:
 
 @functools.cache
 def recording(name: str) -> tuple[Recorded, ...]:
-    cassette = yaml.safe_load((RECORDINGS / f"{name}.yaml").read_text())
+    cassette = load(f"{name}.yaml")
     out = []
     for interaction in cassette["interactions"]:
         request = interaction["request"]

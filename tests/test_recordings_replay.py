@@ -19,7 +19,15 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_bedrock_stream import BedrockError, ChatBedrockStream
 
 from .conftest import replayer
-from .recordings import RECORDINGS, body_bytes, is_stream, load, names, requires_recordings
+from .recordings import (
+    RECORDINGS,
+    body_bytes,
+    cases,
+    is_stream,
+    load,
+    names,
+    requires_recordings,
+)
 
 pytestmark = requires_recordings
 
@@ -155,7 +163,7 @@ OK_FILES = [
 
 
 @pytest.mark.parametrize("chunking", ["burst", "event"])
-@pytest.mark.parametrize("name", OK_FILES)
+@pytest.mark.parametrize("name", cases(OK_FILES))
 def test_recording_replays_with_nothing_lost(name: str, chunking: str) -> None:
     interactions = load(name)["interactions"]
     model = model_for(interactions[0]["request"]["uri"], chunking)
@@ -183,7 +191,7 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "number"), ERRORS)
+@pytest.mark.parametrize(("name", "number"), cases(ERRORS, width=2))
 def test_error_recordings_raise_typed_errors(name: str, number: int) -> None:
     interaction = load(name)["interactions"][number]
     model = model_for(interaction["request"]["uri"])

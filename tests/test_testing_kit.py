@@ -15,7 +15,7 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -120,17 +120,22 @@ def _client(server: BedrockWireServer, **config: Any) -> Any:
     return client
 
 
+def settles(check: Callable[[], bool], timeout: float = 10) -> bool:
+    """True once ``check()`` holds. The server counts a stream after writing its last bytes,
+    which the client can have read (and returned) a moment before."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def _delta_events(count: int) -> list[dict[str, Any]]:
     return [
         {"contentBlockDelta": {"delta": {"text": f"w{i} "}, "contentBlockIndex": 0}}
         for i in range(count)
     ]
-
-
-@pytest.fixture
-def server() -> Iterator[BedrockWireServer]:
-    with BedrockWireServer() as running:
-        yield running
 
 
 # -- event-stream encoding, checked with botocore's decoder ------------------------------
@@ -247,18 +252,18 @@ def test_empty_stream(server: BedrockWireServer) -> None:
     client = _client(server)
     assert list(client.converse_stream(modelId=NOVA, messages=USER_HI)["stream"]) == []
     assert list(client.converse_stream(modelId=NOVA, messages=USER_HI)["stream"]) == []
-    assert server.streams_completed == 2
+    assert settles(lambda: server.streams_completed == 2)
 
 
-def test_fine_pacing_keeps_its_rate(server: BedrockWireServer) -> None:
-    # 300 chunks 2 ms apart: about 0.6 s whatever the timer granularity.
+def test_fine_pacing_is_honoured(server: BedrockWireServer) -> None:
+    # 300 chunks 2 ms apart: never sooner than 0.6 s (how much later depends on the load).
     events = _delta_events(301)
     server.enqueue(StreamReply(events, delay=0.002))
     started = time.monotonic()
     received = list(_client(server).converse_stream(modelId=NOVA, messages=USER_HI)["stream"])
     elapsed = time.monotonic() - started
     assert received == events
-    assert 0.6 <= elapsed < 2.0
+    assert elapsed >= 0.6
 
 
 def test_stream_custom_headers(server: BedrockWireServer) -> None:
@@ -509,17 +514,15 @@ def test_disconnect_noticed_during_long_pause(server: BedrockWireServer) -> None
     server.enqueue(StreamReply(_delta_events(3), first_delay=30))
     response = _client(server).converse_stream(modelId=NOVA, messages=USER_HI)
     assert server.wait_for_requests(1, timeout=5)
-    started = time.monotonic()
     response["stream"].close()
-    assert server.wait_for_disconnect(timeout=5)
-    assert time.monotonic() - started < 5
+    assert server.wait_for_disconnect(timeout=5)  # long before the 30 s pause ends
 
 
 def test_completed_stream_is_not_a_disconnect(server: BedrockWireServer) -> None:
     server.enqueue(StreamReply(TEXT_EVENTS, delay=0.001))
     assert list(_client(server).converse_stream(modelId=NOVA, messages=USER_HI)["stream"])
-    assert not server.wait_for_disconnect(timeout=0.2)
-    assert server.streams_completed == 1
+    assert settles(lambda: server.streams_completed == 1)
+    assert server.disconnects == 0
 
 
 def test_fifty_concurrent_paced_streams(server: BedrockWireServer) -> None:
@@ -527,22 +530,22 @@ def test_fifty_concurrent_paced_streams(server: BedrockWireServer) -> None:
     events = _delta_events(per_stream)
     reply = StreamReply(events, delay=delay).prepare()
     server.enqueue(*([reply] * count))
-    client = _client(server, max_pool_connections=count)
-    barrier = threading.Barrier(count)
+    client = _client(server, max_pool_connections=count, read_timeout=60)
+    # Every stream waits, after its first event, until all have had theirs: streams
+    # served one after another would never get there (the barrier times out).
+    all_open = threading.Barrier(count, timeout=60)
 
     def run(_: int) -> list[Any]:
-        barrier.wait()
-        return list(client.converse_stream(modelId=NOVA, messages=USER_HI)["stream"])
+        stream = iter(client.converse_stream(modelId=NOVA, messages=USER_HI)["stream"])
+        first = next(stream)
+        all_open.wait()
+        return [first, *stream]
 
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=count) as pool:
         results = list(pool.map(run, range(count)))
-    elapsed = time.monotonic() - started
     assert all(result == events for result in results)
-    assert server.streams_completed == count
+    assert settles(lambda: server.streams_completed == count)
     assert server.disconnects == 0
-    # One stream takes ~0.4 s; serving them one after another would take ~20 s.
-    assert elapsed < 5
 
 
 def test_large_unpaced_stream(server: BedrockWireServer) -> None:

@@ -7,35 +7,56 @@ from __future__ import annotations
 import asyncio
 import shutil
 import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from langchain_bedrock_stream import ChatBedrockStream
-from langchain_bedrock_stream.testing import (
-    BedrockWireServer,
-    StreamReply,
-    make_certificate,
-    server_ssl_context,
-)
+from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
 
 from .events import text_events
+from .loopback import model_on
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return make_certificate(tmp_path_factory.mktemp("tls"))
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 @pytest.fixture
 def tls(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
     cert, key = certificate
     monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
-    return server_ssl_context(cert, key)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 @pytest.fixture
@@ -43,15 +64,6 @@ def server(tls: ssl.SSLContext) -> Iterator[BedrockWireServer]:
     with BedrockWireServer(ssl_context=tls) as running:
         assert running.endpoint_url.startswith("https://")
         yield running
-
-
-def model_on(server: BedrockWireServer, **kwargs: Any) -> ChatBedrockStream:
-    return ChatBedrockStream(
-        model="us.amazon.nova-micro-v1:0",
-        region_name="us-east-1",
-        endpoint_url=server.endpoint_url,
-        **kwargs,
-    )
 
 
 def test_long_burst_over_tls(server: BedrockWireServer) -> None:
@@ -63,8 +75,12 @@ def test_long_burst_over_tls(server: BedrockWireServer) -> None:
 
 
 def test_paced_events_over_tls_are_not_held_back(server: BedrockWireServer) -> None:
-    server.enqueue(StreamReply(text_events(["a", "b", "c"]), delay=0.3))
-    assert [c.text for c in model_on(server).stream("go")] == ["a", "b", "c", ""]
+    # messageStart and "a" now, "b" and "c" 30 s later: the first chunk must not wait.
+    server.enqueue(StreamReply(text_events(["a", "b", "c"]), batch=2, delay=30))
+    stream = model_on(server).stream("go")
+    assert next(stream).text == "a"
+    stream.close()
+    assert server.wait_for_disconnect(timeout=5)
 
 
 async def test_many_async_streams_over_tls(server: BedrockWireServer) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.session
@@ -24,6 +23,8 @@ from langchain_bedrock_stream.tokens import (
     image_size,
 )
 
+from . import loopback
+
 CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
@@ -40,16 +41,8 @@ def png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-@pytest.fixture
-def server() -> Iterator[BedrockWireServer]:
-    with BedrockWireServer() as running:
-        yield running
-
-
 def model_on(server: BedrockWireServer, **kwargs: Any) -> ChatBedrockStream:
-    return ChatBedrockStream(
-        model=CLAUDE, region_name="us-east-1", endpoint_url=server.endpoint_url, **kwargs
-    )
+    return loopback.model_on(server, CLAUDE, **kwargs)
 
 
 def weather(location: str) -> str:

@@ -20,7 +20,6 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import RunnableLambda
 from pydantic import Field
 
-from langchain_bedrock_stream import pricing
 from langchain_bedrock_stream.pricing import ModelPrice
 from langchain_bedrock_stream.usage import (
     BedrockUsageCallbackHandler,
@@ -100,11 +99,7 @@ class FakeBedrockChat(BaseChatModel):
             yield chunk
 
 
-@pytest.fixture(autouse=True)
-def _clean_pricing() -> Iterator[None]:
-    pricing._reset_for_tests()
-    yield
-    pricing._reset_for_tests()
+pytestmark = pytest.mark.usefixtures("fresh_pricing")
 
 
 def sonnet() -> FakeBedrockChat:

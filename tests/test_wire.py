@@ -18,7 +18,7 @@ from langchain_bedrock_stream.wire import (
     iter_events,
 )
 
-from .recordings import stream_bodies
+from .recordings import cases, stream_bodies
 
 
 def botocore_events(body: bytes) -> list[tuple[str, dict]]:
@@ -53,7 +53,7 @@ def _unblob(events: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 
 
 @pytest.mark.parametrize(
-    ("name", "body"), stream_bodies(), ids=lambda v: v if isinstance(v, str) else ""
+    ("name", "body"), cases(stream_bodies(), width=2), ids=lambda v: v if isinstance(v, str) else ""
 )
 def test_recorded_bodies_decode_like_botocore(name: str, body: bytes) -> None:
     expected = botocore_events(body)

@@ -137,7 +137,7 @@ class BackgroundService:
         self._tasks.add(task)
         try:
             await asyncio.wait_for(self.handle(reader, writer), self._max_lifetime)
-        except (asyncio.TimeoutError, ConnectionError, ssl.SSLError, OSError):
+        except (TimeoutError, ConnectionError, ssl.SSLError, OSError):
             pass
         except asyncio.CancelledError:  # stopping: end quietly (asyncio logs a cancelled
             pass  # connection task as an error)

@@ -79,7 +79,9 @@ class ReaderlessEventLoop(asyncio.SelectorEventLoop):
     them in its clean-up."""
 
     def add_reader(self, fd: Any, callback: Any, *args: Any) -> None:  # type: ignore[override]
+        """Refused, as on the Proactor loop."""
         raise NotImplementedError("add_reader is not available on this event loop")
 
     def add_writer(self, fd: Any, callback: Any, *args: Any) -> None:  # type: ignore[override]
+        """Refused, as on the Proactor loop."""
         raise NotImplementedError("add_writer is not available on this event loop")

@@ -77,6 +77,7 @@ class ConnectProxy(BackgroundService):
             return self._refused
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one client connection: read its CONNECT, check it, then tunnel both ways."""
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):

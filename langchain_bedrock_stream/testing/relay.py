@@ -83,6 +83,7 @@ class TcpRelay(BackgroundService):
             return self._forwarded
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one client connection: forward what it sends, shape what comes back."""
         with self.lock:
             self._connections += 1
         _no_delay(writer)
