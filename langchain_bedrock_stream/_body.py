@@ -3,8 +3,10 @@
 This is the one place that touches botocore's and urllib3's private attributes. The fast
 path reads the undecoded body straight from the connection's socket reader
 (``EventStream._raw_stream`` -> urllib3 ``_fp`` -> ``http.client`` ``fp`` -> ``raw._sock``):
-one ``read1`` returns whatever has arrived (up to 64 KiB), so a burst of events is one read
-and nothing that arrived waits. Each attribute is checked when a response is opened; when
+one ``read1`` waits for the first bytes, then non-blocking reads take whatever else has
+already arrived (up to 1 MiB), so a burst of events is one chunk for the caller (fewer
+chunks: fewer of langchain-core's re-parses of a growing tool input on ``+``) and nothing
+that arrived waits. Each attribute is checked when a response is opened; when
 one is missing, or the body is not a live urllib3 one (a vcrpy replay, a ``Stubber``, a
 fake client returning a list of events), the events botocore (or the fake) yields are used
 instead, with one DEBUG log line per reason. A source gives either raw bytes (for the frame
@@ -17,6 +19,7 @@ import contextlib
 import http.client
 import logging
 import socket
+import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -31,6 +34,7 @@ Burst = bytes | list[tuple[str, Any]]
 """Raw event-stream bytes, or events botocore already parsed."""
 
 _READ_SIZE = 65536
+_MAX_BURST = 1 << 20
 _logged: set[str] = set()
 
 
@@ -68,6 +72,7 @@ class SocketBody(Body):
         self._left: int | None = response.length
         self.delimited_by_close = self._dechunk is None and self._left is None
         self.done = False
+        self._deferred: bytes | BaseException | None = None  # an end met inside a burst
         if self._left == 0:  # an empty body: nothing to wait for
             self._finish()
 
@@ -75,11 +80,53 @@ class SocketBody(Body):
         while not self.done:
             if self._dechunk is not None and self._dechunk.error is not None:
                 raise self._dechunk.error
-            data: bytes = self._buffered.read1(_READ_SIZE)
-            body = self._take(data)
-            if body:
-                return body
+            body = self._take(self._first())
+            parts, size = [body], len(body)
+            while not self.done and size < _MAX_BURST:
+                more = self._now()
+                if more is None:
+                    break
+                parts.append(self._take(more))
+                size += len(parts[-1])
+            if size:
+                return parts[0] if len(parts) == 1 else b"".join(parts)
         return b""
+
+    def _first(self) -> bytes:
+        """The next bytes, waiting for them (within the socket's timeout)."""
+        deferred, self._deferred = self._deferred, None
+        if isinstance(deferred, BaseException):
+            raise deferred
+        if deferred is not None:
+            return deferred
+        data: bytes = self._buffered.read1(_READ_SIZE)
+        return data
+
+    def _now(self) -> bytes | None:
+        """Bytes that have already arrived, without waiting; ``None`` when there are none.
+
+        ``read1`` asked for more than the reader buffers, so its buffer is empty and the
+        socket can be read directly. A TLS record only partly arrived stays inside the SSL
+        layer (``SSLWantReadError``) for the next blocking read. The end of the body or a
+        failure is kept for the next ``read()``, after the bytes before it.
+        """
+        sock = self._sock
+        timeout = sock.gettimeout()
+        try:
+            sock.setblocking(False)
+            data = sock.recv(_READ_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return None
+        except OSError as exc:
+            self._deferred = exc
+            return None
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(timeout)
+        if not data:
+            self._deferred = b""
+            return None
+        return data
 
     def _take(self, data: bytes) -> bytes:
         if not data:

@@ -6,6 +6,8 @@ chunked coding is undone however the bytes are split, corrupt coding being an er
 from __future__ import annotations
 
 import asyncio
+import http.client
+import socket
 import threading
 
 import boto3
@@ -17,7 +19,7 @@ from langchain_bedrock_stream._body import SocketBody, open_body
 from langchain_bedrock_stream._capture import Prepared, capture
 from langchain_bedrock_stream._chunked import BadChunk, Dechunker, TruncatedBody
 from langchain_bedrock_stream._http import send
-from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
+from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply, encode_events
 from langchain_bedrock_stream.wire import FrameDecoder
 
 from . import events
@@ -172,3 +174,43 @@ def test_finished_streams_leave_their_kept_alive_connection_working() -> None:
             assert "".join(c.text for c in model.stream("go")) == "t0t1t2t3t4"
         assert server.connections_accepted == 1
         assert server.disconnects == 0
+
+
+class _Pool:
+    """Stands in for urllib3's response: what the body calls when it is done."""
+
+    released = False
+
+    def release_conn(self) -> None:
+        self.released = True
+
+    def close(self) -> None:
+        pass
+
+
+def test_everything_already_arrived_is_one_read_however_large() -> None:
+    # 150 KB of chunked body, all of it in the socket's queue before the first read: one
+    # read() must return it whole (a plain read1 stops at 64 KiB), and the body then ends.
+    payload = encode_events(events.text_events(["x" * 1000] * 150, input_tokens=None))
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in split(payload, 4096)) + b"0\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    server, client = socket.socketpair()
+    with server, client:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        writer = threading.Thread(target=server.sendall, args=(head + chunked,))
+        writer.start()
+        writer.join(30)
+        assert not writer.is_alive(), "the socket pair did not take 150 KB"
+        response = http.client.HTTPResponse(client)
+        response.begin()
+        pool = _Pool()
+        body = SocketBody(pool, response, client)
+        first = body.read()
+        assert first == payload
+        assert body.read() == b""
+        assert pool.released
+
+
+def split(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
