@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         BedrockPermissionDeniedError,
         BedrockRateLimitError,
         BedrockTimeoutError,
+        IncompleteStreamError,
         InputConversionError,
         StreamIntegrityError,
     )
@@ -64,6 +65,7 @@ _WHERE = {
             "BedrockPermissionDeniedError",
             "BedrockRateLimitError",
             "BedrockTimeoutError",
+            "IncompleteStreamError",
             "InputConversionError",
             "StreamIntegrityError",
         )
@@ -98,6 +100,7 @@ __all__ = [
     "BedrockTimeoutError",
     "BedrockUsageCallbackHandler",
     "ChatBedrockStream",
+    "IncompleteStreamError",
     "InputConversionError",
     "InvalidToolCall",
     "ModelPrice",
