@@ -149,9 +149,11 @@ class EventsBody(Body):
     """Events already parsed (botocore's ``EventStream``, or a list / generator a fake
     client returned): one event per read, as ``(event type, body)`` pairs.
 
-    ``close()`` closes the source once, read to its end or not, as botocore's own
-    ``EventStream`` users expect. With ``foreign`` (a source that is not botocore's), an
-    exception the source itself raises is the client's own and propagates as itself.
+    Its end is the source's own, never a cut connection, so an answer with ``messageStop``
+    and no ``metadata`` is complete (its usage unknown). ``close()`` closes the source
+    once, read to its end or not, as ``EventStream`` users expect. With ``foreign`` (a
+    source that is not botocore's), an exception the source itself raises is the client's
+    own and propagates as itself.
     """
 
     def __init__(self, events: Any, *, foreign: bool = False) -> None:

@@ -201,6 +201,18 @@ def test_parsed_events_own_exception_propagates_as_itself(streaming: bool) -> No
     assert events.closed == 1
 
 
+def test_parsed_events_own_exception_propagates_as_itself_on_the_loop() -> None:
+    events = Events(answer_events("Hi", stop=False, metadata=False), ClientBroke("boom"))
+    model = model_with(EventsClient(events))
+
+    async def run() -> None:
+        [chunk async for chunk in model.astream("hi")]
+
+    with pytest.raises(ClientBroke, match="boom"):
+        asyncio.run(run())
+    assert events.closed == 1
+
+
 def test_parsed_events_async_incomplete_and_closed() -> None:
     complete, cut = Events(answer_events("async answer")), Events(answer_events("x", stop=False))
     model = model_with(EventsClient(complete, cut))
