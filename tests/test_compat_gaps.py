@@ -139,6 +139,9 @@ def test_parsed_events_without_message_stop_are_incomplete(metadata: bool) -> No
     assert error.code == "IncompleteStream"
     assert error.partial_message is not None and error.partial_message.text == "cut"
     assert events.closed == 1
+    restored = pickle.loads(pickle.dumps(error))
+    assert type(restored) is IncompleteStreamError
+    assert str(restored) == str(error)
 
 
 def test_parsed_events_incomplete_is_retried_as_a_connection_error() -> None:
