@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         BedrockPermissionDeniedError,
         BedrockRateLimitError,
         BedrockTimeoutError,
+        IncompleteStreamError,
         InputConversionError,
         StreamIntegrityError,
     )
@@ -73,6 +74,7 @@ _WHERE = {
             "BedrockPermissionDeniedError",
             "BedrockRateLimitError",
             "BedrockTimeoutError",
+            "IncompleteStreamError",
             "InputConversionError",
             "StreamIntegrityError",
         )
@@ -107,6 +109,7 @@ __all__ = [
     "BedrockTimeoutError",
     "BedrockUsageCallbackHandler",
     "ChatBedrockStream",
+    "IncompleteStreamError",
     "InputConversionError",
     "InvalidToolCall",
     "LocalRateLimiter",

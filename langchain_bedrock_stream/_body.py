@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._chunked import Dechunker, TruncatedBody
-from .errors import StreamIntegrityError
+from .errors import StreamIntegrityError, client_raised
 
 __all__ = ["Body", "Burst", "EventsBody", "SocketBody", "open_body"]
 
@@ -194,33 +194,51 @@ class Read1Body(Body):
 
 class EventsBody(Body):
     """Events already parsed (botocore's ``EventStream``, or a list / generator a fake
-    client returned): one event per read, as ``(event type, body)`` pairs."""
+    client returned): one event per read, as ``(event type, body)`` pairs.
 
-    def __init__(self, events: Any) -> None:
+    Its end is the source's own, never a cut connection, so an answer with ``messageStop``
+    and no ``metadata`` is complete (its usage unknown). ``close()`` closes the source
+    once, read to its end or not, as ``EventStream`` users expect. With ``foreign`` (a
+    source that is not botocore's), an exception the source itself raises is the client's
+    own and propagates as itself.
+    """
+
+    def __init__(self, events: Any, *, foreign: bool = False) -> None:
         self._source = events
         self._events: Iterator[Any] = iter(events)
+        self._foreign = foreign
+        self._closed = False
 
     def read(self) -> list[tuple[str, Any]]:
         if self.done:
             return []
-        for event in self._events:
-            if not isinstance(event, Mapping):
-                raise _not_a_stream(f"an event that is not a mapping: {type(event).__name__}")
-            pairs = list(event.items())
-            if pairs:
-                return pairs
+        try:
+            for event in self._events:
+                if not isinstance(event, Mapping):
+                    raise _not_a_stream(f"an event that is not a mapping: {type(event).__name__}")
+                pairs = list(event.items())
+                if pairs:
+                    return pairs
+        except StreamIntegrityError:
+            raise
+        except Exception as exc:
+            if self._foreign:
+                client_raised(exc)
+            raise
         self.done = True
         return []
 
     def close(self) -> None:
-        if not self.done:
-            self.done = True
-            close = getattr(self._source, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception as exc:
-                    logger.debug("closing the event stream failed: %r", exc)
+        self.done = True
+        if self._closed:
+            return
+        self._closed = True
+        close = getattr(self._source, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as exc:
+                logger.debug("closing the event stream failed: %r", exc)
 
 
 def _not_a_stream(what: str) -> StreamIntegrityError:
@@ -252,7 +270,7 @@ def open_body(response: Any) -> Body:
 
     if type(stream) is not EventStream:
         _note(f"the client returned a {type(stream).__name__}, not botocore's EventStream")
-        return EventsBody(stream)
+        return EventsBody(stream, foreign=True)
     raw = getattr(stream, "_raw_stream", None)
     if raw is None:
         _note("botocore's EventStream has no _raw_stream")

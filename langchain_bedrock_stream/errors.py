@@ -74,6 +74,7 @@ __all__ = [
     "BedrockPermissionDeniedError",
     "BedrockRateLimitError",
     "BedrockTimeoutError",
+    "IncompleteStreamError",
     "InputConversionError",
     "StreamIntegrityError",
     "map_error",
@@ -189,7 +190,9 @@ class BedrockError(ModelError):
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt from its constructor arguments, then every attribute set since
         # (``attempts``, ``partial_message``, ``partial_response``, ``response``, ...).
-        return (_rebuild, (type(self), self.detail, self._fields()), dict(vars(self)))
+        # A class made for one client's modeled exception pickles as the class it extends.
+        cls = getattr(type(self), "_pickled_as", None) or type(self)
+        return (_rebuild, (cls, self.detail, self._fields()), dict(vars(self)))
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -262,8 +265,12 @@ class BedrockTimeoutError(BedrockError, ModelTimeoutError):
     is_retryable = True
 
 
-class BedrockConnectionError(BedrockError, ModelConnectionError):
-    """Bedrock could not be reached, or the connection dropped mid-answer; retryable."""
+class BedrockConnectionError(BedrockError, ModelConnectionError, ConnectionError):
+    """Bedrock could not be reached, or the connection dropped mid-answer; retryable.
+
+    Also the builtin ``ConnectionError``, so ``with_retry(retry_if_exception_type=
+    (ConnectionError,))`` written for botocore's errors still retries it.
+    """
 
     is_retryable = True
 
@@ -275,6 +282,14 @@ class StreamIntegrityError(BedrockError, ModelAPIError):
     """
 
     is_retryable = True
+
+
+class IncompleteStreamError(StreamIntegrityError, ConnectionError):
+    """The event stream ended before ``messageStop``: an answer cut short, never a success.
+
+    Also the builtin ``ConnectionError`` (a cut stream is a failed connection), so
+    ``with_retry(retry_if_exception_type=(ConnectionError,))`` retries it.
+    """
 
 
 class _ServiceTimeoutError(BedrockTimeoutError, _ServiceError):
@@ -289,6 +304,33 @@ _SERVICE_VARIANTS: dict[type[BedrockError], type[_ServiceError]] = {
     BedrockTimeoutError: _ServiceTimeoutError,
     BedrockConnectionError: _ServiceConnectionError,
 }
+
+_MODELED_MODULE = "botocore.errorfactory"
+"""Where botocore creates a client's modeled exception classes
+(``client.exceptions.ValidationException``, ...), one set per session."""
+
+
+_ALSO_MODELED: dict[tuple[type, type], type[_ServiceError]] = {}
+_ALSO_MODELED_MAX = 256  # botocore sessions come and go; their classes need not stay
+
+
+def _also_modeled(cls: type[_ServiceError], modeled: type[ClientError]) -> type[_ServiceError]:
+    """``cls`` that is also the client's modeled exception class, so code written for
+    botocore (``except client.exceptions.ValidationException``) keeps catching it. Made once
+    per pair; pickles as ``cls`` (the modeled class lives only in its session)."""
+    key = (cls, modeled)
+    made = _ALSO_MODELED.get(key)
+    if made is None:
+        if len(_ALSO_MODELED) >= _ALSO_MODELED_MAX:
+            _ALSO_MODELED.clear()
+        namespace = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "_pickled_as": cls,
+        }
+        made = _ALSO_MODELED[key] = type(cls.__name__, (cls, modeled), namespace)
+    return made
+
 
 _BY_CODE: dict[str, type[BedrockError]] = {
     "ThrottlingException": BedrockRateLimitError,
@@ -440,10 +482,25 @@ def _translate(
     return mapped, cause
 
 
+_CLIENT_RAISED = "_bedrock_client_raised"
+
+
+def client_raised(error: BaseException) -> BaseException:
+    """Mark ``error`` as raised by a user's own client code (the events a fake client's
+    ``converse_stream`` returned): unless it is a known transport or service failure, it
+    propagates as itself, as the user wrote it."""
+    with contextlib.suppress(Exception):  # an exception that refuses new attributes
+        setattr(error, _CLIENT_RAISED, True)
+    return error
+
+
 def _passes_through(error: BaseException) -> bool:
-    """The documented pass-throughs: bad input and botocore's configuration errors."""
-    return isinstance(error, (InputConversionError, BotoCoreError)) or not isinstance(
-        error, Exception
+    """The documented pass-throughs: bad input, botocore's configuration errors, and
+    errors a user's own client raised."""
+    return (
+        isinstance(error, (InputConversionError, BotoCoreError))
+        or not isinstance(error, Exception)
+        or getattr(error, _CLIENT_RAISED, False) is True
     )
 
 
@@ -518,6 +575,9 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
             **where,
         }
         service_cls = cls if issubclass(cls, _ServiceError) else _SERVICE_VARIANTS.get(cls)
+        modeled = type(error)
+        if service_cls is not None and modeled.__module__ == _MODELED_MODULE:
+            service_cls = _also_modeled(service_cls, modeled)
         if service_cls is not None:
             mapped: BedrockError = service_cls(message, operation=error.operation_name, **fields)
         else:

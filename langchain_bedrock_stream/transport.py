@@ -38,7 +38,7 @@ from .accumulator import (
     StreamResponse,
     ToolUseStarted,
 )
-from .errors import BedrockConnectionError, BedrockError, StreamIntegrityError, map_errors
+from .errors import BedrockConnectionError, BedrockError, IncompleteStreamError, map_errors
 from .retry import RetryPolicy, botocore_in_our_place
 from .wire import FrameDecoder, iter_events
 
@@ -464,9 +464,9 @@ class _Session:
             again.partial_response = _partial_response(self.stream, self.progress)
             raise
 
-    def _incomplete(self) -> StreamIntegrityError:
-        return StreamIntegrityError(
-            "the event stream ended without messageStop"
+    def _incomplete(self) -> IncompleteStreamError:
+        return IncompleteStreamError(
+            "Incomplete Bedrock response stream: the event stream ended without messageStop"
             + ("" if self.stream.has_content else " and without any content"),
             code="IncompleteStream",
             request_id=self.handle.request_id,
@@ -495,7 +495,7 @@ def converse_stream(
     content, failures raise a ``BedrockError`` with ``partial_response`` set, never retried;
     with ``resume`` a transient failure of a text-only answer is instead continued (at most
     ``max(policy.max_retries, 1)`` times) and the continuation's deltas follow on the same
-    accumulator. A stream that ends without ``messageStop`` raises ``StreamIntegrityError``.
+    accumulator. A stream that ends without ``messageStop`` raises ``IncompleteStreamError``.
     After ``handle.cancel()`` the iterator just ends.
     """
     session = _Session(

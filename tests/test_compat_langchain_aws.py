@@ -43,13 +43,10 @@ _UNKNOWN_STREAMS = (
     "ChatBedrockConverse turns streaming off for it, though almost every Bedrock model "
     "takes ConverseStream"
 )
-_EFFORT_RAISES = (
-    "reasoning_effort on a model with no reasoning setting raises ValueError at "
-    "construction; ChatBedrockConverse warns and sends the request without it"
-)
-_EFFORT_BUDGET = (
-    "reasoning_effort on Claude 3.7 to 4.5 becomes a thinking budget (1024 to 32000 "
-    "tokens); ChatBedrockConverse warns and ignores it"
+_EFFORT_APPLIED = (
+    "reasoning_effort is applied or refused, never ignored: on Claude 3.7 to 4.5 it becomes "
+    "a thinking budget (1024 to 32000 tokens), on a model with no reasoning setting it raises "
+    "ValueError at construction; ChatBedrockConverse warns and sends the request without it"
 )
 _UNKNOWN_ARGS = (
     "an unknown constructor argument raises (a typo is not ignored); ChatBedrockConverse "
@@ -69,6 +66,16 @@ _LOCAL_TOKENS = (
     "for Claude by default"
 )
 
+_SAME_MESSAGE = (
+    "invoke() returns the same message whether it streamed or not (one text block is a "
+    "string, as from Converse); ChatBedrockConverse with streaming=True returns the merged "
+    "chunks' list of indexed blocks"
+)
+_USER_FIRST = (
+    "a history that starts with an AI message gets a '.' user turn first, since Bedrock "
+    "requires a conversation to start with a user turn; ChatBedrockConverse sends it as is"
+)
+
 DELIBERATE: dict[str, str] = {
     "test_set_disable_streaming[us.amazon.nonstreaming-model-v1:0-True]": _UNKNOWN_STREAMS,
     "test_set_disable_streaming_warning[us.amazon.nonstreaming-model-v1:0-model_kwargs0-True]": (
@@ -76,54 +83,20 @@ DELIBERATE: dict[str, str] = {
     ),
     "test_disable_streaming_with_arn[arn:aws:bedrock:us-west-2::custom-model/amazon.nova-8b/"
     "MyModel-amazon.nova-8b-amazon-True]": _UNKNOWN_STREAMS,
-    "test_reasoning_effort_unsupported_model_warns": _EFFORT_RAISES,
-    "test_reasoning_effort_older_claude_model_warns_not_translates": _EFFORT_BUDGET,
+    "test_reasoning_effort_unsupported_model_warns": _EFFORT_APPLIED,
+    "test_reasoning_effort_older_claude_model_warns_not_translates": _EFFORT_APPLIED,
     "test_model_kwargs": _UNKNOWN_ARGS,
     "test__get_provider": _ARN_PROVIDER,
     "test_generate_with_iam_permission_error": _TYPED_ERRORS,
     "test_get_num_tokens_from_messages_supported_model": _LOCAL_TOKENS,
     "test_get_num_tokens_from_messages_unsupported_model_fallback": _LOCAL_TOKENS,
     "test_get_num_tokens_from_messages_api_error_fallback": _LOCAL_TOKENS,
+    "test_stream_accepts_complete_response[False]": _SAME_MESSAGE,
+    "test_incomplete_stream_retries_on_invoke": _SAME_MESSAGE,
+    "test_tool_conversion_warning_integration": _USER_FIRST,
 }
 
-_FALLBACK = (
-    "a client whose converse_stream returns parsed events (MagicMock, list, generator): "
-    "waits for the transport's fallback for such clients"
-)
-_MODELED_ERRORS = (
-    "the mapped error must also be an instance of client.exceptions.ValidationException: "
-    "waits for errors.map_error to keep the client's modeled class"
-)
-_EMPTY_INFERENCE = "waits for the request builder to send inferenceConfig: {} when empty"
-_TOOL_HISTORY = (
-    "tool history without bound tools: ChatBedrockConverse writes it as text with a "
-    "RuntimeWarning; our request builder sends a toolConfig built from the history instead"
-)
-
-PENDING: dict[str, str] = {
-    **{
-        name: _FALLBACK
-        for name in (
-            "test_incomplete_stream_reports_error_callback",
-            "test_incomplete_stream_retries_on_invoke",
-            "test_incomplete_stream_uses_fallback_on_invoke",
-            "test_stream_accepts_complete_response[False]",
-            "test_stream_accepts_complete_response[True]",
-            "test_stream_accepts_response_without_metadata[False]",
-            "test_stream_accepts_response_without_metadata[True]",
-            "test_stream_closes_event_stream",
-            "test_stream_closes_event_stream_on_exception",
-            "test_stream_rejects_response_without_message_stop[False-False]",
-            "test_stream_rejects_response_without_message_stop[False-True]",
-            "test_stream_rejects_response_without_message_stop[True-False]",
-            "test_stream_rejects_response_without_message_stop[True-True]",
-        )
-    },
-    "test_invoke_raises_context_overflow_error": _MODELED_ERRORS,
-    "test_stream_raises_context_overflow_error": _MODELED_ERRORS,
-    "test_reasoning_effort_nova2_translates_to_reasoning_config": _EMPTY_INFERENCE,
-    "test_tool_conversion_warning_integration": _TOOL_HISTORY,
-}
+PENDING: dict[str, str] = {}
 
 _FETCH_TIMEOUT = 180
 _RUN_TIMEOUT = 900

@@ -73,16 +73,14 @@ def recording(name: str) -> tuple[Recorded, ...]:
 
 
 def normalise_recorded(body: dict[str, Any]) -> dict[str, Any]:
-    """The recorded body without the empty members the recording client always sent.
+    """The recorded body without the empty member the recording client always sent.
 
-    langchain-aws sends ``"system": []`` and ``"inferenceConfig": {}`` on every request;
-    ``build_request`` omits empty members, which Bedrock treats the same way.
+    langchain-aws sends ``"system": []`` on every request; ``build_request`` omits an empty
+    system prompt, which Bedrock treats the same way. Both send ``"inferenceConfig": {}``.
     """
     out = dict(body)
     if out.get("system") == []:
         del out["system"]
-    if out.get("inferenceConfig") == {}:
-        del out["inferenceConfig"]
     return out
 
 

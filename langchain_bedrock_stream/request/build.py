@@ -137,10 +137,12 @@ def build_request(
 ) -> dict[str, Any]:
     """Build the kwargs of ``client.converse(**req)`` / ``client.converse_stream(**req)``.
 
-    ``system`` and ``inferenceConfig`` are omitted when empty, every other member when not
-    given. ``inference_config`` and ``guardrail_config`` take Converse (camelCase) keys or
-    their snake_case names (a single stop sequence may be a string); ``service_tier`` and
-    ``performance_config`` take a plain string (``"flex"``, ``"optimized"``) too.
+    ``system`` is omitted when empty, every other member but ``inferenceConfig`` when not
+    given; ``inferenceConfig`` is always sent (``{}`` when empty, as ChatBedrockConverse
+    sends it, so code reading ``request["inferenceConfig"]`` finds it). ``inference_config``
+    and ``guardrail_config`` take Converse (camelCase) keys or their snake_case names (a
+    single stop sequence may be a string); ``service_tier`` and ``performance_config`` take
+    a plain string (``"flex"``, ``"optimized"``) too.
     ``guardrailConfig.streamProcessingMode`` exists only for ConverseStream.
 
     Tools: a ``tool_config`` whose ``toolChoice`` is :data:`NO_TOOL_CHOICE` sends no
@@ -194,8 +196,7 @@ def build_request(
                     f"{budget} tokens (the budget is part of max_tokens): raise max_tokens or "
                     "lower thinking_budget / reasoning_effort"
                 )
-    if inference:
-        request["inferenceConfig"] = inference
+    request["inferenceConfig"] = inference
     if _forces_tool_use(tool_config) and thinking_enabled(family, additional_model_request_fields):
         raise ValueError(
             f"tool_choice {dict((tool_config or {})['toolChoice'])!r} forces tool use, which "
