@@ -20,7 +20,6 @@ from typing import Any
 __all__ = [
     "CONTENT_DELTAS",
     "Accumulator",
-    "BedrockStream",
     "BlockStopped",
     "CitationDelta",
     "Delta",
@@ -800,6 +799,3 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
         items.append({member: values[0] if len(values) == 1 else values})
     return items
 
-
-BedrockStream = Accumulator
-"""The public name of the accumulator (kept for 0.1.0 code)."""
