@@ -1060,7 +1060,8 @@ def profile(s: Setup, spec: str, path: Path) -> dict[str, Any]:
 
 
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    root = str(Path(__file__).resolve().parents[1]) + "/"
+    for marker in ("site-packages/", root, "lib/python3.11/"):
         if marker in filename:
             return filename.split(marker, 1)[1]
     return filename
