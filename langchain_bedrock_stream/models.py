@@ -19,7 +19,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = [
     "ARN_KINDS",
@@ -46,19 +46,7 @@ ArnKind = Literal[
     "other",
 ]
 
-ARN_KINDS: frozenset[str] = frozenset(
-    {
-        "foundation-model",
-        "inference-profile",
-        "application-inference-profile",
-        "provisioned-model",
-        "custom-model",
-        "imported-model",
-        "prompt",
-        "prompt-router",
-        "default-prompt-router",
-    }
-)
+ARN_KINDS: frozenset[str] = frozenset(get_args(ArnKind)) - {"other"}
 """ARN resource types of a Bedrock ``modelId``."""
 
 PROFILE_PREFIXES: frozenset[str] = frozenset(
