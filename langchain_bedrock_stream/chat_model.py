@@ -662,19 +662,7 @@ class ChatBedrockStream(BaseChatModel):
         return extra
 
     def _cost(self, model_id: str, response: StreamResponse) -> Any:
-        from .bridge import usage_metadata
-
-        usage = usage_metadata(response.usage)
-        if usage is None:
-            return None
-        routed = ((response.trace or {}).get("promptRouter") or {}).get("invokedModelId")
-        priced = routed or self.base_model_id or model_id
-        return pricing.estimate_cost(
-            priced,
-            usage,
-            service_tier=(response.service_tier or {}).get("type"),
-            latency=(response.performance_config or {}).get("latency"),
-        )
+        return pricing.response_cost(self.base_model_id or model_id, response)
 
     def _stream_options(self, run: _Run) -> dict[str, Any]:
         return {
