@@ -482,6 +482,18 @@ def _translate(
     return mapped, cause
 
 
+def typed_error(
+    error: BaseException,
+    *,
+    model_id: str | None,
+    region: str | None = None,
+    request_id: str | None = None,
+) -> BaseException:
+    """``error`` as the package's typed error, or itself when it is not a failure mapped
+    here (the translation ``map_errors`` applies, for callers that raise it themselves)."""
+    return _translate(error, model_id=model_id, region=region, request_id=request_id)[0]
+
+
 _CLIENT_RAISED = "_bedrock_client_raised"
 
 

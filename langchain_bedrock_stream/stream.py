@@ -80,7 +80,7 @@ from .accumulator import (
     UnknownEvent,
     parse_tool_input,
 )
-from .wire import ExceptionFrameError, FrameDecoder, FrameError, iter_events
+from .wire import FrameDecoder, iter_events
 
 if TYPE_CHECKING:
     from .retry import RetryPolicy
@@ -644,28 +644,10 @@ def _tool_result(tool_use_id: str, output: Any) -> dict[str, Any]:
 
 def _typed_error(exc: Exception, model_id: str | None, request_id: str | None) -> Exception:
     """A wire or connection failure as the package's typed error (LangChain loaded here)."""
-    from botocore.exceptions import EventStreamError
+    from .errors import typed_error
 
-    from .errors import StreamIntegrityError, map_error
-
-    if isinstance(exc, FrameError):
-        return StreamIntegrityError(
-            f"corrupt event stream: {exc}",
-            code="StreamIntegrity",
-            request_id=request_id,
-            model_id=model_id,
-        )
-    cause: Exception = exc
-    if isinstance(exc, ExceptionFrameError):
-        cause = EventStreamError(
-            {
-                "Error": {"Code": exc.exception_type, "Message": exc.message},
-                "ResponseMetadata": {"RequestId": request_id or ""},
-            },
-            "ConverseStream",
-        )
-    mapped = map_error(cause, model_id=model_id, region=None)
-    return mapped if isinstance(mapped, Exception) and mapped is not cause else exc
+    mapped = typed_error(exc, model_id=model_id, request_id=request_id)
+    return mapped if isinstance(mapped, Exception) else exc
 
 
 # --- sources ---------------------------------------------------------------------------------

@@ -426,6 +426,14 @@ def test_a_body_cut_inside_a_frame_is_a_stream_integrity_error() -> None:
         BedrockStream(body[:-5]).consume()
 
 
+def test_a_malformed_event_in_a_body_is_a_stream_integrity_error_with_the_partial_answer() -> None:
+    body = encode_events([*INTERLEAVED[:3], {"contentBlockDelta": {"delta": {"text": "x"}}}])
+    with pytest.raises(StreamIntegrityError, match="contentBlockIndex") as caught:
+        BedrockStream(body, model_id=NOVA).consume()
+    assert caught.value.partial_response is not None
+    assert caught.value.partial_response.content == [{"text": "Checking both."}]
+
+
 # --- over HTTP: converse_stream() and boto3 responses ---------------------------------------
 
 
