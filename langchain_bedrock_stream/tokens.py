@@ -33,7 +33,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import map_error
+from .errors import map_errors
 from .models import describe
 from .request import base_model_name
 
@@ -239,17 +239,12 @@ def count_tokens_api(
     retry ``policy``). ``model_id`` is reduced to its foundation model id."""
     foundation = base_model_name(model_id)
 
-    def call() -> dict[str, Any]:
-        try:
-            return dict(client.count_tokens(modelId=foundation, input=count_tokens_input(request)))
-        except Exception as exc:
-            mapped = map_error(exc, model_id=foundation, region=region)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+    def call() -> int:
+        with map_errors(model_id=foundation, region=region):
+            response = client.count_tokens(modelId=foundation, input=count_tokens_input(request))
+            return int(response["inputTokens"])
 
-    response = policy.call(f"CountTokens {foundation}", call)
-    return int(response["inputTokens"])
+    return policy.call(f"CountTokens {foundation}", call)
 
 
 def count_message_tokens(

@@ -14,7 +14,7 @@ from botocore.validate import ParamValidator
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from langchain_bedrock_stream import ChatBedrockStream
-from langchain_bedrock_stream.errors import BedrockInvalidRequestError
+from langchain_bedrock_stream.errors import BedrockInvalidRequestError, StreamIntegrityError
 from langchain_bedrock_stream.testing import BedrockWireServer, ErrorReply, JsonReply
 from langchain_bedrock_stream.tokens import (
     count_tokens_input,
@@ -194,6 +194,15 @@ def test_count_tokens_api_errors_are_typed(server: BedrockWireServer) -> None:
         )
     )
     with pytest.raises(BedrockInvalidRequestError, match="doesn't support counting tokens"):
+        model.get_num_tokens_from_messages([HumanMessage("hi")])
+
+
+def test_a_count_tokens_answer_without_its_count_is_a_typed_error(
+    server: BedrockWireServer,
+) -> None:
+    model = model_on(server, count_tokens_via_api=True, max_retries=0)
+    server.enqueue(JsonReply({"unexpected": 1}))
+    with pytest.raises(StreamIntegrityError):
         model.get_num_tokens_from_messages([HumanMessage("hi")])
 
 
