@@ -1,10 +1,18 @@
 """Blocking botocore work awaited from the event loop.
 
 ``run_blocking``: building a client, resolving credentials (a ``credential_process`` may
-take seconds) and signing a request run in one small bounded pool, never on the loop. A few
-workers are enough: each job is short (the stream itself is read on the loop), and hundreds
-of threads doing Python work would starve the loop of the GIL. The pool is shared by every
-model and every event loop.
+take seconds) and signing a request run in one small bounded pool, never on the loop. The
+pool is shared by every model and every event loop.
+
+Threads doing Python work take the GIL from the loop, and CPython's GIL favours them: a
+thread waiting for the GIL asks for it only after 5 ms without any release, and a worker
+that lets go of it for a moment (a system call, handing back a result) takes it straight
+back, which restarts that wait. A burst of signings (hundreds of streams opening at once)
+could so hold the loop off until the whole burst is done. Hence workers take turns (one
+runs Python work at a time; a job that keeps its turn past ``TURN_WAIT``, waiting on the
+network, lets the next one start) and rest ``PAUSE`` seconds after a job while others
+wait: the loop's thread takes the GIL between jobs. ``benchmarks/bench.py`` measures the
+loop's lateness under such bursts.
 
 ``run_in_thread``: work that waits on a network the loop cannot see (a client whose HTTP
 layer was replaced, a fake client) gets a thread of its own, so it never holds up signing.
@@ -16,16 +24,50 @@ import asyncio
 import contextlib
 import contextvars
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
-__all__ = ["WORKERS", "run_blocking", "run_in_thread"]
+__all__ = ["PAUSE", "TURN_WAIT", "WORKERS", "run_blocking", "run_in_thread"]
 
 T = TypeVar("T")
 
 WORKERS = 4
+PAUSE = 0.0001
+"""Seconds a worker rests after a job while other jobs wait: long enough for the event
+loop's thread to wake and take the GIL, short enough to cost a burst little."""
+TURN_WAIT = 0.25
+"""Seconds a job waits for its turn before it starts anyway (the job holding the turn is
+then waiting on something: credentials from the network, a slow ``credential_process``)."""
+
 _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bedrock-prepare")
+_unfinished = 0  # jobs submitted and not yet finished (or cancelled)
+_count_lock = threading.Lock()
+_turn = threading.Lock()
+
+
+def _count(change: int) -> None:
+    global _unfinished
+    with _count_lock:
+        _unfinished += change
+
+
+def _finished(_: Future[Any]) -> None:
+    _count(-1)
+
+
+def _job(function: Callable[[], T]) -> T:
+    """Run one job in a worker, in turn; rest afterwards if others wait (see the module's
+    doc)."""
+    turn = _turn.acquire(timeout=TURN_WAIT)
+    try:
+        return function()
+    finally:
+        if _unfinished > 1:  # this job counts until its future settles
+            time.sleep(PAUSE)  # with the turn held: the loop, not a worker, takes the GIL
+        if turn:
+            _turn.release()
 
 
 async def run_blocking(function: Callable[[], T]) -> T:
@@ -36,7 +78,14 @@ async def run_blocking(function: Callable[[], T]) -> T:
     """
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
-    return await loop.run_in_executor(_POOL, context.run, function)
+    _count(1)
+    try:
+        job = _POOL.submit(_job, lambda: context.run(function))
+    except BaseException:
+        _count(-1)
+        raise
+    job.add_done_callback(_finished)
+    return await asyncio.wrap_future(job, loop=loop)
 
 
 async def run_in_thread(function: Callable[[], T]) -> T:

@@ -1,0 +1,96 @@
+"""The pool that signs requests for the event loop: jobs take turns and rest between each
+other while more wait, so a burst of streams opening at once leaves the loop's thread its
+share of the GIL; a job waiting on the network does not hold the others up for long; a
+queued job is dropped when its caller is cancelled. (How late the loop runs under a burst
+is measured by ``benchmarks/bench.py``, not asserted here.)"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+
+import pytest
+
+from langchain_bedrock_stream import _threads
+from langchain_bedrock_stream._threads import PAUSE, TURN_WAIT, WORKERS, run_blocking
+
+
+def recording_job(spans: list[tuple[float, float]], seconds: float) -> None:
+    start = time.perf_counter()
+    end = start + seconds
+    while time.perf_counter() < end:
+        pass
+    spans.append((start, time.perf_counter()))
+
+
+async def test_jobs_of_a_burst_run_one_at_a_time_with_a_rest_between() -> None:
+    assert WORKERS > 1  # otherwise taking turns would be trivially true
+    spans: list[tuple[float, float]] = []
+    await asyncio.gather(*(run_blocking(lambda: recording_job(spans, 0.003)) for _ in range(24)))
+    spans.sort()
+    assert len(spans) == 24
+    gaps = [later[0] - earlier[1] for earlier, later in itertools.pairwise(spans)]
+    assert min(gaps) >= PAUSE * 0.9, f"jobs overlapped or followed without rest: {min(gaps)}"
+
+
+async def test_a_job_waiting_on_the_network_lets_the_next_start() -> None:
+    # A job that sleeps (credentials from a slow process) keeps its turn; the next job
+    # starts after TURN_WAIT at the latest, not when the slow one ends.
+    slow_started = threading.Event()
+
+    def slow() -> str:
+        slow_started.set()
+        time.sleep(TURN_WAIT + 3.0)
+        return "slow"
+
+    slow_job = asyncio.ensure_future(run_blocking(slow))
+    await asyncio.get_running_loop().run_in_executor(None, slow_started.wait, 10)
+    began = time.perf_counter()
+    assert await run_blocking(lambda: "quick") == "quick"
+    assert time.perf_counter() - began < TURN_WAIT + 2.0
+    assert await slow_job == "slow"
+
+
+async def test_cancelled_callers_drop_queued_jobs_and_the_count_settles() -> None:
+    ran: list[int] = []
+    release = threading.Event()
+
+    def job(i: int) -> None:
+        ran.append(i)
+
+    started = threading.Semaphore(0)
+
+    def blocker() -> None:
+        started.release()
+        release.wait(10)
+
+    blockers = [asyncio.ensure_future(run_blocking(blocker)) for _ in range(WORKERS)]
+    loop = asyncio.get_running_loop()
+    for _ in range(WORKERS):  # every worker busy (some after waiting for a turn)
+        assert await loop.run_in_executor(None, started.acquire, True, 10)
+    queued = [asyncio.ensure_future(run_blocking(lambda i=i: job(i))) for i in range(5)]
+    await asyncio.sleep(0)
+    for task in queued:
+        task.cancel()
+    release.set()
+    await asyncio.gather(*blockers)
+    results = await asyncio.gather(*queued, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    assert ran == []
+    for _ in range(100):  # a cancelled job's count settles through its future's callback
+        if _threads._unfinished == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert _threads._unfinished == 0
+
+
+async def test_a_failing_job_raises_in_the_caller_and_gives_back_its_turn() -> None:
+    def fails() -> None:
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError, match="bad"):
+        await run_blocking(fails)
+    assert not _threads._turn.locked()
+    assert await run_blocking(lambda: 7) == 7
