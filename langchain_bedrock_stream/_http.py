@@ -327,6 +327,8 @@ class Response:
         self._keep = head.keep_alive
         self._dechunk: Dechunker | None = None
         self._left: int | None = None
+        self._waiting_since: float | None = None  # loop time a read began waiting
+        self._watchdog: asyncio.TimerHandle | None = None
         self.done = False
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             self._left = 0
@@ -350,9 +352,7 @@ class Response:
                 self.abort()
                 raise self._dechunk.error
             try:
-                data = await _within(
-                    self._settings.read_timeout, connection.reader.read(_READ_SIZE)
-                )
+                data = await self._read_within(connection.reader)
             except TimeoutError as exc:
                 self.abort()
                 raise ReadTimeoutError(endpoint_url=self.url, error=exc) from exc
@@ -363,6 +363,42 @@ class Response:
             if body:
                 return body
         return b""
+
+    async def _read_within(self, reader: asyncio.StreamReader) -> bytes:
+        """``reader.read()`` bounded by ``read_timeout``.
+
+        One watchdog timer per response, not one per read: a read notes when it began
+        waiting, and the watchdog, when due, ends a read that has waited the whole
+        ``read_timeout`` or sets itself for the current read's deadline. (A timer armed and
+        cancelled around every read cost more than decoding the events it brought.)
+        """
+        timeout = self._settings.read_timeout
+        if timeout is None:
+            return await reader.read(_READ_SIZE)
+        loop = asyncio.get_running_loop()
+        self._waiting_since = now = loop.time()
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(now + timeout, self._watch, reader, timeout)
+        try:
+            return await reader.read(_READ_SIZE)  # the watchdog's TimeoutError ends it
+        finally:
+            self._waiting_since = None
+
+    def _watch(self, reader: asyncio.StreamReader, timeout: float) -> None:
+        self._watchdog = None
+        since = self._waiting_since
+        if since is None or self.done:
+            return  # not waiting: the next read sets the watchdog again
+        loop = asyncio.get_running_loop()
+        if loop.time() >= since + timeout:
+            reader.set_exception(TimeoutError(f"no data for {timeout} s"))
+        else:
+            self._watchdog = loop.call_at(since + timeout, self._watch, reader, timeout)
+
+    def _stop_watching(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.cancel()
 
     async def read_all(self) -> bytes:
         """The whole (rest of the) body."""
@@ -396,6 +432,7 @@ class Response:
 
     def _finish(self) -> None:
         self.done = True
+        self._stop_watching()
         connection, self._connection = self._connection, None
         if connection is None:
             return
@@ -408,6 +445,7 @@ class Response:
         """Drop the connection unless the body already ended (then it is in the pool)."""
         connection, self._connection = self._connection, None
         self.done = True
+        self._stop_watching()
         if connection is not None:
             connection.abort()
 
