@@ -1,9 +1,12 @@
 """LangChain's own floor: a chat model with no I/O that yields the chunks a scripted answer
 holds, paced as the server paces its events.
 
-Whatever a streaming chat model costs beyond this (per event, on the same event loop) is
-what its transport and decoding add; this is what LangChain's chunk machinery (callbacks,
-``AIMessageChunk``, run ids) costs by itself.
+The chunks have the shape both Bedrock chat models (``ChatBedrockConverse`` and
+``ChatBedrockStream``) give a text delta: a list of content blocks with their index, and
+the provider in ``response_metadata``; summing them with ``+`` merges those blocks. Whatever
+a streaming Bedrock chat model costs beyond this (per event, on the same event loop) is what
+its transport and decoding add; this is what LangChain's chunk machinery (callbacks,
+``AIMessageChunk``, run ids, merging) costs by itself.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ def _chunk(event: Mapping[str, Any]) -> AIMessageChunk | None:
     """The chunk a Bedrock chat model makes of one event (None: the event makes none)."""
     delta = event.get("contentBlockDelta")
     if delta is not None and "text" in delta["delta"]:
-        return AIMessageChunk(content=delta["delta"]["text"])
+        text = delta["delta"]["text"]
+        block = {"type": "text", "text": text, "index": delta["contentBlockIndex"]}
+        return AIMessageChunk(content=[block], response_metadata={"model_provider": "bedrock"})
     metadata = event.get("metadata")
     if metadata is not None:
         usage = metadata["usage"]
