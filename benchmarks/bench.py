@@ -261,6 +261,8 @@ class Cell:
     cpu: list[float] = field(default_factory=list)
     lag: list[float] = field(default_factory=list)
     """Worst event-loop lateness per sample (seconds), where measured."""
+    cold_lag: float | None = None
+    """Worst lateness in the first round on a new event loop (connections opened in it)."""
     chunks: int | None = None
     correct: bool = True
     note: str = ""
@@ -284,6 +286,7 @@ class Cell:
             "wall_median_s": self.wall_med,
             "cpu_median_s": self.cpu_med,
             "loop_lag_s": self.lag,
+            "cold_loop_lag_s": self.cold_lag,
             "chunks": self.chunks,
             "correct": self.correct,
             "note": self.note,
@@ -636,44 +639,134 @@ def scenario_concurrent(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
 
 
 # --- HTTPS: many streams on one loop, with the loop's lateness ----------------------------------
+#
+# Each contender runs in a process of its own, as it would in a server: its imports, its
+# client, one event loop for every round (connections kept alive between rounds, as the
+# thread-per-stream contenders keep theirs). How late a loop runs depends on what the
+# process holds (a full garbage collection visits every object), so a contender measured in
+# this benchmark's own process would carry the other contenders' clients and the other
+# scenarios' results. The first round on the new loop (connections opened, TLS handshakes)
+# is reported apart as the cold start.
 
 
-def _with_lag(work: Callable[[], Any]) -> tuple[Any, float]:
-    """Run ``await work()`` on a fresh event loop under a lateness ticker: (result, worst lag)."""
-    from langchain_bedrock_stream.testing import LoopLagTicker
+class _Ticker:
+    """The loop's worst lateness: a task sleeping 5 ms at a time notes how late it wakes."""
 
-    async def main() -> tuple[Any, float]:
-        async with LoopLagTicker() as ticker:
-            result = await work()
-        return result, ticker.worst
+    def __init__(self) -> None:
+        self.worst = 0.0
 
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(main())
-    finally:
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + 0.005
+            await asyncio.sleep(0.005)
+            self.worst = max(self.worst, loop.time() - due)
 
 
-def _astreams_lag(model: Any, spec: str, streams: int) -> tuple[list[Got], float]:
-    """``streams`` concurrent ``astream()`` with ``+`` on one loop; with the loop's worst lag."""
+def _lag_contender(name: str, endpoint: str, spec: str) -> Callable[[int], Any]:
+    """In the child: ``work(streams)``, a coroutine function running one round."""
+    from botocore.config import Config
 
-    async def work() -> list[Got]:
+    if name == RAW:
+        import boto3
+
+        client = boto3.client(
+            "bedrock-runtime",
+            endpoint_url=endpoint,
+            region_name=REGION,
+            config=Config(max_pool_connections=256),
+        )
+
+        async def raw_round(streams: int) -> list[Got]:
+            # One thread per stream; the idle loop measures what those threads leave it.
+            loop = asyncio.get_running_loop()
+            call = lambda: raw_stream(client, spec)  # noqa: E731
+            return await loop.run_in_executor(None, _in_threads, call, streams)
+
+        return raw_round
+    if name == LC:
+        from langchain_aws import ChatBedrockConverse
+
+        model: Any = ChatBedrockConverse(
+            model=MODEL_ID,
+            region_name=REGION,
+            endpoint_url=endpoint,
+            config=Config(max_pool_connections=256),
+        )
+    else:
+        from langchain_bedrock_stream import ChatBedrockStream
+
+        ours = ChatBedrockStream(model=MODEL_ID, region_name=REGION, endpoint_url=endpoint)
+        ours.client  # noqa: B018 - built here, as in a server, for the floor as well
+        model = ours if name == OURS else _floor_model(answer(spec))
+
+    async def lc_round(streams: int) -> list[Got]:
         return list(await asyncio.gather(*(lc_astream(model, spec) for _ in range(streams))))
 
-    result: tuple[list[Got], float] = _with_lag(work)
-    return result
+    return lc_round
 
 
-def _threads_lag(call: Callable[[], Got], streams: int) -> tuple[list[Got], float]:
-    """``call()`` in one thread per stream, while an idle event loop in this process measures
-    how late it runs (the GIL those threads hold is the loop's too)."""
+def lag_child(name: str, endpoint: str, spec: str, streams: int, server_pid: int) -> None:
+    """Child process: a cold round at once, then one round per ``round`` line on stdin;
+    each round's samples as a JSON line on stdout."""
+    ans = answer(spec)
+    work = _lag_contender(name, endpoint, spec)
+    loop = asyncio.new_event_loop()
 
-    async def work() -> list[Got]:
-        return await asyncio.get_running_loop().run_in_executor(None, _in_threads, call, streams)
+    async def one_round() -> dict[str, Any]:
+        ticker = _Ticker()
+        task = asyncio.ensure_future(ticker.run())
+        await asyncio.sleep(0)
+        gc.collect()
+        before = server_cpu(server_pid)
+        c0, w0 = time.process_time(), time.perf_counter()
+        gots = await work(streams)
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        task.cancel()
+        return {
+            "wall": wall,
+            "cpu": cpu,
+            "lag": ticker.worst,
+            "chunks": sum(g.chunks for g in gots),
+            "correct": len(gots) == streams and all(check(g, ans) for g in gots),
+            "server_cpu": server_cpu(server_pid) - before,
+        }
 
-    result: tuple[list[Got], float] = _with_lag(work)
-    return result
+    print(json.dumps(loop.run_until_complete(one_round())), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "round":
+            break
+        print(json.dumps(loop.run_until_complete(one_round())), flush=True)
+    loop.close()
+
+
+class _LagChild:
+    """A contender's process (see ``lag_child``), driven round by round."""
+
+    def __init__(self, name: str, endpoint: str, spec: str, streams: int, server_pid: int):
+        args = [sys.executable, str(Path(__file__).resolve()), "--lag-child", name]
+        args += ["--lag-args", endpoint, spec, str(streams), str(server_pid)]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.cold = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"lateness child {self.proc.args[3]!r} ended early")
+        sample: dict[str, Any] = json.loads(line)
+        return sample
+
+    def round(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("round\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(60)
 
 
 def _floor_model(ans: Answer) -> Any:
@@ -683,31 +776,31 @@ def _floor_model(ans: Answer) -> Any:
 
 
 def _run_lagged(
-    calls: dict[str, Callable[[], tuple[list[Got], float]]],
-    ans: Answer,
-    streams: int,
-    rounds: int,
-    server_pid: int,
+    names: tuple[str, ...], endpoint: str, spec: str, streams: int, rounds: int, server_pid: int
 ) -> tuple[dict[str, Cell], dict[str, float]]:
-    """Each contender once to warm up (TLS handshakes, pools), then ``rounds`` rounds,
-    interleaved. Returns the cells and the server's CPU seconds per contender (median)."""
-    cells = {name: Cell() for name in calls}
-    server: dict[str, list[float]] = {name: [] for name in calls}
-    for fn in calls.values():
-        fn()
-    for _ in range(rounds):
-        for name, fn in calls.items():
-            before = server_cpu(server_pid)
-            wall, cpu, (gots, lag) = timed(fn)
-            server[name].append(server_cpu(server_pid) - before)
-            cell = cells[name]
-            cell.wall.append(wall)
-            cell.cpu.append(cpu)
-            cell.lag.append(lag)
-            cell.chunks = sum(g.chunks for g in gots)
-            cell.correct = (
-                cell.correct and len(gots) == streams and all(check(g, ans) for g in gots)
-            )
+    """Each contender in its own process: a cold round, then ``rounds`` rounds interleaved
+    across contenders. Returns the cells and the server's CPU seconds per contender
+    (median)."""
+    cells = {name: Cell() for name in names}
+    server: dict[str, list[float]] = {name: [] for name in names}
+    children: dict[str, _LagChild] = {}
+    try:
+        for name in names:
+            children[name] = _LagChild(name, endpoint, spec, streams, server_pid)
+            cells[name].cold_lag = children[name].cold["lag"]
+        for _ in range(rounds):
+            for name, child in children.items():
+                sample = child.round()
+                cell = cells[name]
+                cell.wall.append(sample["wall"])
+                cell.cpu.append(sample["cpu"])
+                cell.lag.append(sample["lag"])
+                cell.chunks = sample["chunks"]
+                cell.correct = cell.correct and sample["correct"]
+                server[name].append(sample["server_cpu"])
+    finally:
+        for child in children.values():
+            child.close()
     return cells, {k: statistics.median(v) for k, v in server.items()}
 
 
@@ -718,15 +811,9 @@ def scenario_https(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
     assert t is not None
     streams, events = cfg.streams, 50
     spec = f"paced/{events}/0.02"
-    ans = answer(spec)
-    floor = _floor_model(ans)
-    calls: dict[str, Callable[[], tuple[list[Got], float]]] = {
-        RAW: lambda: _threads_lag(lambda: raw_stream(t.raw, spec), streams),
-        LC: lambda: _astreams_lag(t.lc, spec, streams),
-        OURS: lambda: _astreams_lag(t.ours, spec, streams),
-        FLOOR: lambda: _astreams_lag(floor, spec, streams),
-    }
-    cells, server = _run_lagged(calls, ans, streams, cfg.conc_rounds, t.server_pid)
+    cells, server = _run_lagged(
+        (RAW, LC, OURS, FLOOR), t.endpoint, spec, streams, cfg.conc_rounds, t.server_pid
+    )
     _progress(f"6. HTTPS: {streams} concurrent streams, 20 ms/event", cells, streams * events)
     _print_lag(cells)
     return {
@@ -745,13 +832,8 @@ def scenario_https_many(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
     assert t is not None
     streams, events = cfg.many_streams, 50
     spec = f"paced/{events}/0.02"
-    ans = answer(spec)
-    floor = _floor_model(ans)
-    calls: dict[str, Callable[[], tuple[list[Got], float]]] = {
-        OURS: lambda: _astreams_lag(t.ours, spec, streams),
-        FLOOR: lambda: _astreams_lag(floor, spec, streams),
-    }
-    cells, server = _run_lagged(calls, ans, streams, 1, t.server_pid)
+    rounds = 1 if cfg.quick else 3
+    cells, server = _run_lagged((OURS, FLOOR), t.endpoint, spec, streams, rounds, t.server_pid)
     _progress(f"7. HTTPS: {streams} concurrent streams, 20 ms/event", cells, streams * events)
     _print_lag(cells)
     return {
@@ -1620,6 +1702,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller budgets")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help=argparse.SUPPRESS)
+    parser.add_argument("--lag-child", help=argparse.SUPPRESS)
+    parser.add_argument("--lag-args", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile pass")
     parser.add_argument("--out", type=Path, default=RESULTS, help="output folder")
     parser.add_argument(
@@ -1631,6 +1715,10 @@ def main() -> None:
     cfg = parser.parse_args()
     if cfg.serve:
         serve(tuple(cfg.tls) if cfg.tls else None)
+        return
+    if cfg.lag_child:
+        endpoint, spec, streams, server_pid = cfg.lag_args
+        lag_child(cfg.lag_child, endpoint, spec, int(streams), int(server_pid))
         return
     cfg.rounds = 3 if cfg.quick else 5
     cfg.conc_rounds = 1 if cfg.quick else 5
