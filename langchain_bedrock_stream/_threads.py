@@ -10,8 +10,10 @@ that lets go of it for a moment (a system call, handing back a result) takes it 
 back, which restarts that wait. A burst of signings (hundreds of streams opening at once)
 could so hold the loop off until the whole burst is done. Hence workers take turns (one
 runs Python work at a time; a job that keeps its turn past ``TURN_WAIT``, waiting on the
-network, lets the next one start) and rest ``PAUSE`` seconds after a job while others
-wait: the loop's thread takes the GIL between jobs. ``benchmarks/bench.py`` measures the
+network, lets the next one start), and after ``BURST`` seconds of jobs back to back a
+worker rests ``PAUSE`` seconds while others wait: the loop's thread takes the GIL then.
+(Resting after every job would leave the pool a few percent of a busy loop's time: the
+worker waits out the 5 ms before the loop lets go.) ``benchmarks/bench.py`` measures the
 loop's lateness under such bursts.
 
 ``run_in_thread``: work that waits on a network the loop cannot see (a client whose HTTP
@@ -29,14 +31,16 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["PAUSE", "TURN_WAIT", "WORKERS", "run_blocking", "run_in_thread"]
+__all__ = ["BURST", "PAUSE", "TURN_WAIT", "WORKERS", "run_blocking", "run_in_thread"]
 
 T = TypeVar("T")
 
 WORKERS = 4
+BURST = 0.005
+"""Seconds of jobs run back to back before a worker rests (while other jobs wait)."""
 PAUSE = 0.0001
-"""Seconds a worker rests after a job while other jobs wait: long enough for the event
-loop's thread to wake and take the GIL, short enough to cost a burst little."""
+"""Seconds a worker rests: long enough for the event loop's thread to wake and take the
+GIL, short enough to cost a burst little."""
 TURN_WAIT = 0.25
 """Seconds a job waits for its turn before it starts anyway (the job holding the turn is
 then waiting on something: credentials from the network, a slow ``credential_process``)."""
@@ -45,6 +49,7 @@ _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bedrock-prep
 _unfinished = 0  # jobs submitted and not yet finished (or cancelled)
 _count_lock = threading.Lock()
 _turn = threading.Lock()
+_burst_began: float | None = None  # when the jobs running back to back began
 
 
 def _count(change: int) -> None:
@@ -58,14 +63,19 @@ def _finished(_: Future[Any]) -> None:
 
 
 def _job(function: Callable[[], T]) -> T:
-    """Run one job in a worker, in turn; rest afterwards if others wait (see the module's
-    doc)."""
+    """Run one job in a worker, in turn; rest after a burst if others wait (see the
+    module's doc)."""
+    global _burst_began
     turn = _turn.acquire(timeout=TURN_WAIT)
+    began = _burst_began = _burst_began or time.perf_counter()
     try:
         return function()
     finally:
-        if _unfinished > 1:  # this job counts until its future settles
+        if _unfinished <= 1:  # none waiting (this job counts until its future settles)
+            _burst_began = None
+        elif time.perf_counter() - began >= BURST:
             time.sleep(PAUSE)  # with the turn held: the loop, not a worker, takes the GIL
+            _burst_began = None
         if turn:
             _turn.release()
 

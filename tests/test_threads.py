@@ -14,7 +14,7 @@ import time
 import pytest
 
 from langchain_bedrock_stream import _threads
-from langchain_bedrock_stream._threads import PAUSE, TURN_WAIT, WORKERS, run_blocking
+from langchain_bedrock_stream._threads import BURST, PAUSE, TURN_WAIT, WORKERS, run_blocking
 
 
 def recording_job(spans: list[tuple[float, float]], seconds: float) -> None:
@@ -25,14 +25,24 @@ def recording_job(spans: list[tuple[float, float]], seconds: float) -> None:
     spans.append((start, time.perf_counter()))
 
 
-async def test_jobs_of_a_burst_run_one_at_a_time_with_a_rest_between() -> None:
+async def test_jobs_of_a_burst_run_one_at_a_time_and_rest_after_each_burst() -> None:
     assert WORKERS > 1  # otherwise taking turns would be trivially true
+    job = BURST * 0.6
     spans: list[tuple[float, float]] = []
-    await asyncio.gather(*(run_blocking(lambda: recording_job(spans, 0.003)) for _ in range(24)))
+    await asyncio.gather(*(run_blocking(lambda: recording_job(spans, job)) for _ in range(24)))
     spans.sort()
     assert len(spans) == 24
     gaps = [later[0] - earlier[1] for earlier, later in itertools.pairwise(spans)]
-    assert min(gaps) >= PAUSE * 0.9, f"jobs overlapped or followed without rest: {min(gaps)}"
+    assert min(gaps) >= 0, "two jobs ran at the same time"
+    # Jobs back to back (no rest between) never run much longer than BURST.
+    runs, began = [], spans[0][0]
+    for gap, (earlier, later) in zip(gaps, itertools.pairwise(spans), strict=True):
+        if gap >= PAUSE * 0.9:
+            runs.append(earlier[1] - began)
+            began = later[0]
+    runs.append(spans[-1][1] - began)
+    assert len(runs) >= 6, runs
+    assert max(runs) <= BURST + 2 * job, runs
 
 
 async def test_a_job_waiting_on_the_network_lets_the_next_start() -> None:
