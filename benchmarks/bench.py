@@ -652,7 +652,10 @@ def scenario_concurrent(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
 
 
 class _Ticker:
-    """The loop's worst lateness: a task sleeping 5 ms at a time notes how late it wakes."""
+    """The loop's worst lateness: a task sleeping 5 ms at a time notes how late it wakes.
+
+    (``testing.LoopLagTicker`` does the same; importing it would put this package into the
+    other contenders' processes.)"""
 
     def __init__(self) -> None:
         self.worst = 0.0
