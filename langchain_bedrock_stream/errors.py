@@ -547,7 +547,7 @@ def map_errors(
             if _passes_through(exc):
                 raise
             mapped = StreamIntegrityError(
-                f"unexpected {type(exc).__name__} while reading the answer: {exc}",
+                f"unexpected {type(exc).__name__} during the call (its cause): {exc}",
                 code="UnreadableAnswer",
                 request_id=rid,
                 model_id=model_id,

@@ -189,17 +189,20 @@ def _raise_in_hook(error: BaseException, event: str) -> Any:
     return install
 
 
+@pytest.mark.parametrize("phase", ["before-sign", "after-call"])
 @pytest.mark.parametrize("consume", ["stream", "astream", "invoke"])
 def test_an_unforeseen_exception_inside_boto3_leaves_as_a_bedrock_error(
-    server: BedrockWireServer, consume: str
+    server: BedrockWireServer, consume: str, phase: str
 ) -> None:
+    # after-call: botocore has read the answer; before-sign: it is building the request
+    # (on the event loop's path, in the signing pool), nothing has been sent.
     operation = "Converse" if consume == "invoke" else "ConverseStream"
     answer = {"output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}}}
     server.enqueue(
         JsonReply(answer) if consume == "invoke" else StreamReply(events.text_events(["hi"]))
     )
     model = model_on(server.endpoint_url, retries=0)
-    _raise_in_hook(KeyError("surprise"), f"after-call.bedrock-runtime.{operation}")(model)
+    _raise_in_hook(KeyError("surprise"), f"{phase}.bedrock-runtime.{operation}")(model)
     with pytest.raises(BedrockError) as caught:
         if consume == "stream":
             list(model.stream("hi"))
@@ -214,7 +217,8 @@ def test_an_unforeseen_exception_inside_boto3_leaves_as_a_bedrock_error(
             model.invoke("hi")
     assert isinstance(caught.value, StreamIntegrityError)
     assert isinstance(caught.value.__cause__, KeyError)
-    assert "KeyError" in str(caught.value)
+    assert "KeyError during the call" in str(caught.value)
+    assert "reading" not in str(caught.value)  # nothing may have been read
 
 
 def test_a_converse_answer_of_the_wrong_shape_is_a_bedrock_error(server: BedrockWireServer) -> None:
