@@ -16,6 +16,7 @@ import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import InvalidEndpointConfigurationError
 
 from .redaction import install_log_redaction, register_secrets
 
@@ -113,6 +114,26 @@ def build_client(settings: ClientSettings) -> Any:
     if settings.config is not None:
         config = config.merge(settings.config)
     region = settings.region_name or session.region_name or "us-east-1"
-    return session.client(
+    client = session.client(
         "bedrock-runtime", region_name=region, endpoint_url=settings.endpoint_url, config=config
     )
+    client.meta.events.register(
+        "before-send.bedrock-runtime", _refuse_bearer_over_http, unique_id=_BEARER_GUARD
+    )
+    return client
+
+
+_BEARER_GUARD = "langchain-bedrock-stream-bearer-over-http"
+
+
+def _refuse_bearer_over_http(request: Any, **_: Any) -> None:
+    """A Bedrock API key travels as a bearer token, readable by anyone on the path unless the
+    endpoint is HTTPS. botocore refuses it from 1.44 on; this refuses it with every botocore
+    our range admits, on either path (the event loop's sends what botocore prepared)."""
+    authorization = request.headers.get("Authorization") or b""
+    if isinstance(authorization, str):
+        authorization = authorization.encode("latin-1", "replace")
+    if authorization.startswith(b"Bearer ") and not request.url.lower().startswith("https://"):
+        raise InvalidEndpointConfigurationError(
+            msg="Bearer authorization requires an HTTPS endpoint."
+        )

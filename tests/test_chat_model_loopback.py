@@ -259,14 +259,21 @@ def test_unknown_constructor_argument_is_an_error_naming_it() -> None:
         ChatBedrockStream(model=MODEL, max_token=100)
 
 
+@pytest.mark.parametrize("api", ["stream", "astream"])
 def test_a_configuration_error_is_raised_as_itself_without_retries(
-    server: BedrockWireServer,
+    server: BedrockWireServer, api: str
 ) -> None:
+    # An API key needs HTTPS: refused before anything is sent, with any botocore.
     from botocore.exceptions import InvalidEndpointConfigurationError
 
-    model = model_on(server, api_key="bedrock-api-key-for-tests")  # an API key needs HTTPS
+    model = model_on(server, api_key="bedrock-api-key-for-tests")
+
+    async def drain() -> None:
+        async for _ in model.astream("x"):
+            pass
+
     with pytest.raises(InvalidEndpointConfigurationError):
-        list(model.stream("x"))
+        list(model.stream("x")) if api == "stream" else asyncio.run(drain())
     assert server.requests == []
 
 
