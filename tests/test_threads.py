@@ -17,6 +17,21 @@ from langchain_bedrock_stream import _threads
 from langchain_bedrock_stream._threads import BURST, PAUSE, TURN_WAIT, WORKERS, run_blocking
 
 
+@pytest.fixture(autouse=True)
+async def idle_pool() -> None:
+    """The pool is shared by the process: let jobs of earlier tests (a cancelled caller's
+    signing, a slow credential_process) finish first."""
+    await settled()
+
+
+async def settled() -> None:
+    for _ in range(3000):
+        if _threads._unfinished == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{_threads._unfinished} jobs still unfinished after 30 s")
+
+
 def recording_job(spans: list[tuple[float, float]], seconds: float) -> None:
     start = time.perf_counter()
     end = start + seconds
@@ -89,11 +104,7 @@ async def test_cancelled_callers_drop_queued_jobs_and_the_count_settles() -> Non
     results = await asyncio.gather(*queued, return_exceptions=True)
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
     assert ran == []
-    for _ in range(100):  # a cancelled job's count settles through its future's callback
-        if _threads._unfinished == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert _threads._unfinished == 0
+    await settled()  # a cancelled job's count settles through its future's callback
 
 
 async def test_a_failing_job_raises_in_the_caller_and_gives_back_its_turn() -> None:
