@@ -49,15 +49,16 @@ async def test_jobs_of_a_burst_run_one_at_a_time_and_rest_after_each_burst() -> 
     assert len(spans) == 24
     gaps = [later[0] - earlier[1] for earlier, later in itertools.pairwise(spans)]
     assert min(gaps) >= 0, "two jobs ran at the same time"
-    # Jobs back to back (no rest between) never run much longer than BURST.
-    runs, began = [], spans[0][0]
-    for gap, (earlier, later) in zip(gaps, itertools.pairwise(spans), strict=True):
+    # A rest (a gap of at least PAUSE) follows every BURST seconds of jobs back to back:
+    # with jobs of 0.6 BURST, at most two in a row (a job delayed by a busy machine only
+    # brings the rest sooner).
+    runs = [1]
+    for gap in gaps:
         if gap >= PAUSE * 0.9:
-            runs.append(earlier[1] - began)
-            began = later[0]
-    runs.append(spans[-1][1] - began)
-    assert len(runs) >= 6, runs
-    assert max(runs) <= BURST + 2 * job, runs
+            runs.append(1)
+        else:
+            runs[-1] += 1
+    assert max(runs) <= 2, runs
 
 
 async def test_a_job_waiting_on_the_network_lets_the_next_start() -> None:
@@ -99,10 +100,11 @@ async def test_cancelled_callers_drop_queued_jobs_and_the_count_settles() -> Non
     await asyncio.sleep(0)
     for task in queued:
         task.cancel()
-    release.set()
-    await asyncio.gather(*blockers)
     results = await asyncio.gather(*queued, return_exceptions=True)
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    await asyncio.sleep(0)  # the cancellation reaches the pool's futures on the loop
+    release.set()
+    await asyncio.gather(*blockers)
     assert ran == []
     await settled()  # a cancelled job's count settles through its future's callback
 
