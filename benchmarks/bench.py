@@ -740,9 +740,9 @@ def lag_child(name: str, endpoint: str, spec: str, streams: int, server_pid: int
         }
 
     print(json.dumps(loop.run_until_complete(one_round())), flush=True)
-    if name == FROZEN:  # what docs/scaling.md suggests to servers: no full collection
-        gc.collect()  # walks the objects of start-up again
-        gc.freeze()
+    if name == FROZEN:  # what docs/scaling.md suggests to servers
+        gc.collect()  # garbage first: only what lives on is frozen
+        gc.freeze()  # start-up's objects leave the collector's scans
     for line in sys.stdin:
         if line.strip() != "round":
             break
@@ -798,6 +798,7 @@ def _run_lagged(
         for name in names:
             children[name] = _LagChild(name, endpoint, spec, streams, server_pid)
             cells[name].cold_lag = children[name].cold["lag"]
+            cells[name].correct = children[name].cold["correct"]
         for _ in range(rounds):
             for name, child in children.items():
                 sample = child.round()
