@@ -815,17 +815,19 @@ def _run_lagged(
     return cells, {k: statistics.median(v) for k, v in server.items()}
 
 
-def scenario_https(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
-    """256 concurrent streams over HTTPS, 20 ms per event: raw boto3 (a thread per stream),
-    ChatBedrockConverse and ours (``astream()`` on one loop), and LangChain's floor."""
+def _https_lateness(
+    s: Setup, number: int, names: tuple[str, ...], streams: int, rounds: int
+) -> dict[str, Any]:
+    """``streams`` concurrent HTTPS streams at 20 ms per event, each contender of ``names``
+    in its own process (see ``_run_lagged``)."""
     t = s.tls
     assert t is not None
-    streams, events = cfg.streams, 50
+    events = 50
     spec = f"paced/{events}/0.02"
-    cells, server = _run_lagged(
-        (RAW, LC, OURS, FLOOR, FROZEN), t.endpoint, spec, streams, cfg.conc_rounds, t.server_pid
+    cells, server = _run_lagged(names, t.endpoint, spec, streams, rounds, t.server_pid)
+    _progress(
+        f"{number}. HTTPS: {streams} concurrent streams, 20 ms/event", cells, streams * events
     )
-    _progress(f"6. HTTPS: {streams} concurrent streams, 20 ms/event", cells, streams * events)
     _print_lag(cells)
     return {
         "spec": spec,
@@ -835,28 +837,18 @@ def scenario_https(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
         "cells": cells,
         "server_cpu_s": server,
     }
+
+
+def scenario_https(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
+    """256 concurrent streams over HTTPS, 20 ms per event: raw boto3 (a thread per stream),
+    ChatBedrockConverse and ours (``astream()`` on one loop), and LangChain's floor."""
+    names = (RAW, LC, OURS, FLOOR, FROZEN)
+    return _https_lateness(s, 6, names, cfg.streams, cfg.conc_rounds)
 
 
 def scenario_https_many(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
     """1,024 concurrent HTTPS streams: ours (and the floor, for reference)."""
-    t = s.tls
-    assert t is not None
-    streams, events = cfg.many_streams, 50
-    spec = f"paced/{events}/0.02"
-    rounds = 1 if cfg.quick else 3
-    cells, server = _run_lagged(
-        (OURS, FLOOR, FROZEN), t.endpoint, spec, streams, rounds, t.server_pid
-    )
-    _progress(f"7. HTTPS: {streams} concurrent streams, 20 ms/event", cells, streams * events)
-    _print_lag(cells)
-    return {
-        "spec": spec,
-        "streams": streams,
-        "events_per_stream": events,
-        "ideal_wall_s": (events - 1) * 0.02,
-        "cells": cells,
-        "server_cpu_s": server,
-    }
+    return _https_lateness(s, 7, (OURS, FLOOR, FROZEN), cfg.many_streams, 1 if cfg.quick else 3)
 
 
 def _print_lag(cells: dict[str, Cell]) -> None:
