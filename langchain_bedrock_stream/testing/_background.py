@@ -12,11 +12,9 @@ import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import Self
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-_Service = TypeVar("_Service", bound="BackgroundService")
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -26,37 +24,32 @@ def is_loopback(host: str) -> bool:
     return host.strip("[]").lower() in _LOOPBACK
 
 
-class BackgroundService:
-    """Listen on 127.0.0.1, hand each connection to :meth:`handle` in its own task.
+class ThreadedLoop:
+    """A listener served by an asyncio loop in one background daemon thread.
 
-    Subclasses implement :meth:`handle`. Connections still open when :meth:`stop` runs,
-    or older than ``max_lifetime`` seconds, are closed: a service left running by a
-    failed test stops by itself.
+    Subclasses bind in :meth:`_listen` (returning the port) and close what they serve in
+    :meth:`_shutdown`; starting, stopping and ``with`` are shared.
     """
 
     thread_name = "bedrock-test-service"
+    _noun = "service"
 
-    def __init__(
-        self,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        max_lifetime: float = 120.0,
-    ) -> None:
-        self._ssl = ssl_context
-        self._max_lifetime = max_lifetime
+    def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._port: int | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self.lock = threading.Lock()
+        self._stopping = False
 
-    # -- subclass hook -----------------------------------------------------------------
+    # -- subclass hooks ----------------------------------------------------------------
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one accepted connection."""
+    async def _listen(self) -> int:
+        """Bind on the loop; the port listened on."""
+        raise NotImplementedError
+
+    async def _shutdown(self) -> None:
+        """Close the listener and what it serves."""
         raise NotImplementedError
 
     # -- lifecycle -----------------------------------------------------------------
@@ -65,15 +58,16 @@ class BackgroundService:
     def port(self) -> int:
         """The TCP port listened on (known once started)."""
         if self._port is None:
-            raise RuntimeError("the service is not started")
+            raise RuntimeError(f"the {self._noun} is not started")
         return self._port
 
-    def start(self: _Service) -> _Service:
+    def start(self) -> Self:
         """Bind and start serving in a background thread; returns ``self``."""
         if self._thread is not None:
             return self
         self._ready.clear()
         self._error = None
+        self._stopping = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
@@ -85,10 +79,11 @@ class BackgroundService:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Close the listener and every connection, then join the thread."""
+        """Close the listener and every connection, then stop and join the thread."""
         thread, loop = self._thread, self._loop
         if thread is None or loop is None:
             return
+        self._stopping = True
         if loop.is_running():
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
@@ -96,7 +91,7 @@ class BackgroundService:
         thread.join(timeout)
         self._thread = None
 
-    def __enter__(self: _Service) -> _Service:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -107,17 +102,12 @@ class BackgroundService:
     ) -> None:
         self.stop()
 
-    # -- the loop thread -------------------------------------------------------------
-
     def _run(self) -> None:
         loop = self._loop
         assert loop is not None
         asyncio.set_event_loop(loop)
         try:
-            self._server = loop.run_until_complete(
-                asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=self._ssl, backlog=2048)
-            )
-            self._port = int(self._server.sockets[0].getsockname()[1])
+            self._port = loop.run_until_complete(self._listen())
         except BaseException as exc:
             self._error = exc
             self._ready.set()
@@ -130,6 +120,38 @@ class BackgroundService:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+
+
+class BackgroundService(ThreadedLoop):
+    """Listen on 127.0.0.1, hand each connection to :meth:`handle` in its own task.
+
+    Subclasses implement :meth:`handle`. Connections still open when :meth:`stop` runs,
+    or older than ``max_lifetime`` seconds, are closed: a service left running by a
+    failed test stops by itself.
+    """
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_lifetime: float = 120.0,
+    ) -> None:
+        super().__init__()
+        self._ssl = ssl_context
+        self._max_lifetime = max_lifetime
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.lock = threading.Lock()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one accepted connection."""
+        raise NotImplementedError
+
+    async def _listen(self) -> int:
+        self._server = await asyncio.start_server(
+            self._accept, "127.0.0.1", 0, ssl=self._ssl, backlog=2048
+        )
+        return int(self._server.sockets[0].getsockname()[1])
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

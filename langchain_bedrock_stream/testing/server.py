@@ -16,7 +16,6 @@ concurrently paced streams cost a single thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http
 import json
 import logging
@@ -28,10 +27,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from ._background import ThreadedLoop
 from .eventstream import ExceptionFrame, _dumps, _encode_item
 
 __all__ = [
@@ -668,7 +667,7 @@ def _response_head(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-class BedrockWireServer:
+class BedrockWireServer(ThreadedLoop):
     """A scripted Bedrock runtime endpoint on 127.0.0.1 for offline tests and benchmarks.
 
     Replies are served in order from ``replies`` (and :meth:`enqueue`); when none is
@@ -688,6 +687,9 @@ class BedrockWireServer:
     with ``AWS_CA_BUNDLE``.
     """
 
+    thread_name = "bedrock-wire-server"
+    _noun = "server"
+
     def __init__(
         self,
         replies: Iterable[Reply] = (),
@@ -697,12 +699,12 @@ class BedrockWireServer:
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        super().__init__()
         self._replies: deque[Reply] = deque(replies)
         self._responder = responder
         self._host = host
         self._requested_port = port
         self._ssl = ssl_context
-        self._port: int | None = None
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
@@ -711,84 +713,20 @@ class BedrockWireServer:
         self._active_streams = 0
         self._completed_streams = 0
         self._connections: set[_Connection] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._aio_server: asyncio.AbstractServer | None = None
-        self._thread: threading.Thread | None = None
-        self._started = threading.Event()
-        self._startup_error: BaseException | None = None
-        self._stopping = False
 
-    # -- lifecycle -----------------------------------------------------------------
+    # -- lifecycle (start, stop, with: ThreadedLoop) ------------------------------------
 
-    def start(self) -> BedrockWireServer:
-        """Bind the socket and start serving in a background thread; returns ``self``."""
-        if self._thread is not None:
-            return self
-        self._started.clear()
-        self._startup_error = None
-        self._stopping = False
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="bedrock-wire-server", daemon=True)
-        self._thread.start()
-        self._started.wait()
-        if self._startup_error is not None:
-            self._thread.join()
-            self._thread = None
-            raise self._startup_error
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Close the listener and every connection, then stop and join the thread."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        self._stopping = True
-        if loop.is_running():
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-        self._thread = None
-
-    def __enter__(self) -> BedrockWireServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        loop = self._loop
-        assert loop is not None
-        asyncio.set_event_loop(loop)
-        try:
-            self._aio_server = loop.run_until_complete(
-                loop.create_server(
-                    lambda: _Connection(self, loop),
-                    self._host,
-                    self._requested_port,
-                    backlog=2048,
-                    ssl=self._ssl,
-                )
-            )
-            sockets = self._aio_server.sockets
-            self._port = int(sockets[0].getsockname()[1])
-        except BaseException as exc:
-            self._startup_error = exc
-            self._started.set()
-            loop.close()
-            return
-        self._started.set()
-        try:
-            loop.run_forever()
-        finally:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+    async def _listen(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._aio_server = await loop.create_server(
+            lambda: _Connection(self, loop),
+            self._host,
+            self._requested_port,
+            backlog=2048,
+            ssl=self._ssl,
+        )
+        return int(self._aio_server.sockets[0].getsockname()[1])
 
     async def _shutdown(self) -> None:
         if self._aio_server is not None:
@@ -804,13 +742,6 @@ class BedrockWireServer:
             await self._aio_server.wait_closed()
 
     # -- configuration ---------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on (only known once started)."""
-        if self._port is None:
-            raise RuntimeError("the server is not started")
-        return self._port
 
     @property
     def endpoint_url(self) -> str:
