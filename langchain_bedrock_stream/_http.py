@@ -40,7 +40,6 @@ T = TypeVar("T")
 _READ_SIZE = 65536
 _HEAD_LIMIT = 1 << 16
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_timeout = getattr(asyncio, "timeout", None)  # Python 3.11+
 
 
 @dataclass(frozen=True)
@@ -69,10 +68,8 @@ async def _within(seconds: float | None, awaitable: Awaitable[T]) -> T:
     """``await awaitable``, raising ``TimeoutError`` after ``seconds`` (``None``: no limit)."""
     if seconds is None:
         return await awaitable
-    if _timeout is not None:
-        async with _timeout(seconds):
-            return await awaitable
-    return await asyncio.wait_for(awaitable, seconds)  # Python 3.10
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 # --- connections and the keep-alive pool ----------------------------------------------------
