@@ -200,13 +200,17 @@ class EventsBody(Body):
     and no ``metadata`` is complete (its usage unknown). ``close()`` closes the source
     once, read to its end or not, as ``EventStream`` users expect. With ``foreign`` (a
     source that is not botocore's), an exception the source itself raises is the client's
-    own and propagates as itself.
+    own and propagates as itself. ``wake``: the socket under the source, shut down when
+    the body is closed before its end.
     """
 
-    def __init__(self, events: Any, *, foreign: bool = False) -> None:
+    def __init__(
+        self, events: Any, *, foreign: bool = False, wake: socket.socket | None = None
+    ) -> None:
         self._source = events
         self._events: Iterator[Any] = iter(events)
         self._foreign = foreign
+        self._wake = wake
         self._closed = False
 
     def read(self) -> list[tuple[str, Any]]:
@@ -229,10 +233,13 @@ class EventsBody(Body):
         return []
 
     def close(self) -> None:
-        self.done = True
+        ended, self.done = self.done, True
         if self._closed:
             return
         self._closed = True
+        if self._wake is not None and not ended:  # wakes a reader blocked in another thread
+            with contextlib.suppress(OSError):
+                self._wake.shutdown(socket.SHUT_RDWR)
         close = getattr(self._source, "close", None)
         if callable(close):
             try:
@@ -263,14 +270,57 @@ def events_of(response: Any) -> Any:
     return stream
 
 
+def _patched(stream: Any) -> str | None:
+    """Which of ``EventStream``'s methods an instance attribute replaces (a tracer that
+    reads each event as botocore parses it), if any."""
+    from botocore.eventstream import EventStream
+
+    for name in vars(stream):
+        if name in vars(EventStream):
+            return name
+    return None
+
+
+def _socket_reader(raw: Any) -> tuple[http.client.HTTPResponse, socket.socket] | None:
+    """The ``http.client`` response and socket under a live urllib3 response, if any."""
+    response_fp = getattr(raw, "_fp", None)
+    if isinstance(response_fp, http.client.HTTPResponse):
+        sock = getattr(getattr(response_fp.fp, "raw", None), "_sock", None)
+        if isinstance(sock, socket.socket):
+            return response_fp, sock
+    return None
+
+
+def _socket_under(stream: Any) -> socket.socket | None:
+    """The socket an ``EventStream`` (or a proxy of one) reads from, to wake a reader."""
+    for _ in range(8):  # proxies of proxies
+        inner = getattr(stream, "__wrapped__", None)
+        if inner is None:
+            break
+        stream = inner
+    found = _socket_reader(getattr(stream, "_raw_stream", None))
+    return found[1] if found else None
+
+
 def open_body(response: Any) -> Body:
-    """The fastest body available for a ``converse_stream`` response."""
+    """The fastest body available for a ``converse_stream`` response.
+
+    Botocore's own ``EventStream`` is read from its socket. Anything else that was
+    returned, a wrapper of it (auto-instrumentation reading each event), an instance
+    with a method replaced, a fake client's events, is iterated as it is, so that whoever
+    wraps it sees every event.
+    """
     stream = events_of(response)
     from botocore.eventstream import EventStream
 
     if type(stream) is not EventStream:
         _note(f"the client returned a {type(stream).__name__}, not botocore's EventStream")
-        return EventsBody(stream, foreign=True)
+        foreign = not isinstance(stream, EventStream)  # a proxy passes as what it wraps
+        return EventsBody(stream, foreign=foreign, wake=_socket_under(stream))
+    patched = _patched(stream)
+    if patched is not None:
+        _note(f"the EventStream's {patched} is replaced on the instance")
+        return EventsBody(stream, wake=_socket_under(stream))
     raw = getattr(stream, "_raw_stream", None)
     if raw is None:
         _note("botocore's EventStream has no _raw_stream")
@@ -282,11 +332,10 @@ def open_body(response: Any) -> Body:
             return Read1Body(raw)  # a replayed body (vcrpy's own response): the same bytes
         _note(f"the body is a {type(raw).__name__}, not a urllib3 response")
         return EventsBody(stream)
-    response_fp = getattr(raw, "_fp", None)
-    if isinstance(response_fp, http.client.HTTPResponse):
-        sock = getattr(getattr(response_fp.fp, "raw", None), "_sock", None)
-        if isinstance(sock, socket.socket) and hasattr(raw, "release_conn"):
-            return SocketBody(raw, response_fp, sock)
+    reader = _socket_reader(raw)
+    if reader is not None and hasattr(raw, "release_conn"):
+        return SocketBody(raw, *reader)
+    if isinstance(getattr(raw, "_fp", None), http.client.HTTPResponse):
         _note("the http.client response has no socket reader (fp.raw._sock)")
     if callable(getattr(raw, "read1", None)):
         return Read1Body(raw)  # a replayed body (vcrpy): bytes without a socket

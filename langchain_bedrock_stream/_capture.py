@@ -18,6 +18,7 @@ import contextlib
 import os
 import ssl
 import threading
+import types
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "parse_answer",
     "raise_for_answer",
     "sends_itself",
+    "watcher",
 ]
 
 _MARK = "x-langchain-bedrock-stream-captured"
@@ -95,21 +97,87 @@ def _captured(result: Any) -> bool:
     return _MARK in headers
 
 
-def sends_itself(client: Any) -> bool:
-    """Whether calls of ``client`` can be captured and sent on the event loop (a genuine
-    botocore client with botocore's own HTTP layer)."""
-    return isinstance(client, BaseClient) and not _http_layer_replaced(client)
+def sends_itself(client: Any, operation: str = "ConverseStream") -> bool:
+    """Whether calls of ``client``'s ``operation`` can be captured and sent on the event
+    loop: a genuine botocore client with botocore's own HTTP layer that nothing else
+    watches."""
+    return (
+        isinstance(client, BaseClient)
+        and not _http_layer_replaced(client)
+        and watcher(client, operation) is None
+    )
+
+
+# What sees a call's answer inside botocore: a wrapper of the API call or of the client's
+# methods (tracing), or a handler on an event that carries the answer.
+_WRAPPABLE = ("_make_api_call", "converse", "converse_stream")
+_ANSWER_EVENTS = (
+    "before-parse",
+    "after-call",
+    "after-call-error",
+    "needs-retry",
+    "response-received",
+)
+_OWN_MODULES = ("botocore.", "boto3.", "langchain_bedrock_stream.")
+
+
+def watcher(client: Any, operation: str = "ConverseStream") -> str | None:
+    """What, if anything, expects to see ``client``'s real answers inside botocore's call.
+
+    Auto-instrumentation (OpenTelemetry, Datadog, OpenLLMetry, OpenInference...) wraps
+    ``BaseClient._make_api_call`` or the client's own ``converse`` / ``converse_stream``
+    methods, and reads the answer (and the events of a streamed one) as it comes back;
+    others register handlers on the events botocore emits with the answer. Such a client
+    is left to send its calls itself (in a thread), so that all of them see exactly what
+    they would see without this package. Returns a short description, or ``None``.
+    """
+    cls = type(client)
+    own = vars(client) if hasattr(client, "__dict__") else {}
+    for name in _WRAPPABLE:
+        if name in own:
+            return f"{name} replaced on the client"
+        attribute = getattr(cls, name, None)
+        if attribute is not None and not _botocore_own(attribute):
+            return f"{name} wrapped ({type(attribute).__name__})"
+    return _answer_handler(client, operation)
+
+
+def _botocore_own(function: Any) -> bool:
+    """A plain function of botocore's (``type``, not ``isinstance``: a wrapper object
+    may pass as the function it wraps)."""
+    return type(function) is types.FunctionType and (function.__module__ or "").startswith(
+        _OWN_MODULES
+    )
+
+
+def _answer_handler(client: Any, operation: str) -> str | None:
+    """A handler of the caller's own on an event that carries the answer, if any."""
+    meta = client.meta
+    emitter = getattr(meta.events, "_emitter", None)
+    handlers = getattr(emitter, "_handlers", None)  # botocore's prefix trie of handlers
+    search = getattr(handlers, "prefix_search", None)
+    if not callable(search):
+        return None
+    service = meta.service_model.service_id.hyphenize()
+    for event in _ANSWER_EVENTS:
+        for handler in search(f"{event}.{service}.{operation}"):
+            module = getattr(handler, "__module__", None) or ""
+            if not module.startswith(_OWN_MODULES):
+                name = getattr(handler, "__qualname__", None) or repr(handler)
+                return f"a handler on {event}: {module}.{name}"
+    return None
 
 
 def capture(client: Any, operation: str, request: Mapping[str, Any]) -> Prepared | Any:
-    """Call ``operation`` (``converse`` / ``converse_stream``) with the sending held back.
+    """Call ``operation`` (``converse`` / ``converse_stream``) of a client that
+    :func:`sends_itself` with the sending held back.
 
-    Returns the ``Prepared`` request; or, when nothing could be captured (a fake or stubbed
-    client, a custom HTTP layer, another handler that answered), whatever the call itself
-    returned, for the caller to read the way botocore would. Blocking (credentials, signing).
+    Returns the ``Prepared`` request; or, when nothing could be captured (another handler
+    that answered), whatever the call itself returned, for the caller to read the way
+    botocore would. Blocking (credentials, signing).
     """
     method = getattr(client, operation)
-    if not _install(client) or _http_layer_replaced(client):
+    if not _install(client):
         return method(**request)
     captured: list[Any] = []
     _slot.requests = captured

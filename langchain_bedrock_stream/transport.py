@@ -553,7 +553,7 @@ async def aconverse_stream(
     session = _Session(
         client,
         request,
-        policy=_loop_policy(policy, client),
+        policy=_loop_policy(policy, client, "converse_stream"),
         region=region,
         handle=handle or StreamHandle(),
         per_event=per_event,
@@ -592,19 +592,25 @@ async def aconverse_stream(
             session.handle.cancel()
 
 
-def _loop_policy(policy: RetryPolicy, client: Any) -> RetryPolicy:
+_API = {"converse_stream": "ConverseStream", "converse": "Converse"}
+
+
+def _loop_policy(policy: RetryPolicy, client: Any, operation: str) -> RetryPolicy:
     """Where botocore was to retry but will not see the answers (sent on the loop)."""
-    return botocore_in_our_place(policy, client) if sends_itself(client) else policy
+    if sends_itself(client, _API[operation]):
+        return botocore_in_our_place(policy, client)
+    return policy
 
 
 async def _acall(client: Any, operation: str, request: Mapping[str, Any]) -> Prepared | Any:
-    """The prepared request (signed in the bounded pool), or, for a client that sends
-    through another HTTP layer or none (vcrpy, a fake), that client's own answer, called
-    in a thread of its own since it may wait on the network."""
-    call = partial(capture, client, operation, request)
-    if sends_itself(client):
-        return await run_blocking(call)
-    return await run_in_thread(call)
+    """The prepared request (signed in the bounded pool); or that client's own answer,
+    called in a thread of its own (with the caller's context) since it may wait on the
+    network: for a client that sends through another HTTP layer or none (vcrpy, a fake),
+    or whose calls something watches (tracing that wraps botocore's call or the client's
+    methods, handlers of the answer), which then sees the real answer."""
+    if sends_itself(client, _API[operation]):
+        return await run_blocking(partial(capture, client, operation, request))
+    return await run_in_thread(partial(getattr(client, operation), **request))
 
 
 class _ThreadedBody:
@@ -690,7 +696,7 @@ async def aconverse(
 ) -> tuple[StreamResponse, str | None]:
     """``converse`` for the event loop: signed in the bounded pool, sent on the loop."""
     model_id = request.get("modelId")
-    policy = _loop_policy(policy, client)
+    policy = _loop_policy(policy, client, "converse")
 
     async def call() -> dict[str, Any]:
         with map_errors(model_id=model_id, region=region):
