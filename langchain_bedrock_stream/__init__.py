@@ -8,6 +8,7 @@ Public names:
 - the ``BedrockError`` tree: typed errors that are also LangChain's ``Model*Error`` types.
 - ``estimate_cost`` / ``get_bedrock_usage_callback``: cost of an answer, totals across runs.
 - ``create_cache_point``: a prompt-caching checkpoint to place in your messages.
+- ``enable_tracing`` / ``disable_tracing``: OpenTelemetry GenAI spans of this package's own.
 - ``LocalRateLimiter`` / ``RayRateLimiter`` / ``RateLimits``: Bedrock's quotas shared by threads
   or by every worker of a Ray cluster.
 - ``langchain_bedrock_stream.testing``: an event-stream encoder and a local Bedrock-wire server.
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from .request import create_cache_point
     from .retry import RetryPolicy
     from .stream import BedrockStream, InvalidToolCall, ToolCall, converse, converse_stream
+    from .telemetry import disable_tracing, enable_tracing
     from .usage import BedrockUsageCallbackHandler, get_bedrock_usage_callback
 
 # Names resolve on first use, so ``BedrockStream`` (and ``langchain_bedrock_stream.stream``)
@@ -60,6 +62,8 @@ _WHERE = {
     "register_price": "pricing",
     "ModelPrice": "pricing",
     "get_bedrock_usage_callback": "usage",
+    "enable_tracing": "telemetry",
+    "disable_tracing": "telemetry",
     "BedrockUsageCallbackHandler": "usage",
     **{
         name: "errors"
@@ -123,6 +127,8 @@ __all__ = [
     "converse",
     "converse_stream",
     "create_cache_point",
+    "disable_tracing",
+    "enable_tracing",
     "estimate_cost",
     "get_bedrock_usage_callback",
     "register_price",

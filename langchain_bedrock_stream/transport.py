@@ -40,6 +40,7 @@ from .accumulator import (
 )
 from .errors import BedrockConnectionError, BedrockError, IncompleteStreamError, map_errors
 from .retry import RetryPolicy, botocore_in_our_place
+from .telemetry import CallSpan, traced
 from .wire import FrameDecoder, iter_events
 
 __all__ = ["StreamHandle", "aconverse", "aconverse_stream", "converse", "converse_stream"]
@@ -260,6 +261,14 @@ class _Session:
         self.stream = Accumulator()
         self.progress = _Progress()
         self.resumes = 0
+        self.span: CallSpan | None = None
+
+    def traced(self) -> contextlib.AbstractContextManager[CallSpan | None]:
+        """Around the whole call: its span, if tracing is on (see ``telemetry``)."""
+        return traced("ConverseStream", self.request, self.region, self._outcome)
+
+    def _outcome(self) -> tuple[StreamResponse | None, str | None]:
+        return _partial_response(self.stream, self.progress), self.handle.request_id
 
     # -- opening: the steps both drivers share --
 
@@ -268,6 +277,8 @@ class _Session:
         of a failed attempt reached the caller); a resumed one continues the answer."""
         if self.handle.cancelled:
             raise _Cancelled
+        if self.span is not None:
+            self.span.attempt()
         if splice is None:
             self.stream = Accumulator()
         return _Folder(self.stream, self.per_event, splice)
@@ -391,8 +402,11 @@ class _Session:
 
     def deliver(self, batches: list[list[Delta]]) -> list[tuple[list[Delta], Accumulator]]:
         """Note what the caller is about to receive; the items to hand on."""
+        span = self.span
         for batch in batches:
             self.progress.see(batch)
+            if span is not None and _has_content(batch):
+                span.first_content()
         return [(batch, self.stream) for batch in batches]
 
     def finish(self, opened: _Opened) -> None:
@@ -507,29 +521,30 @@ def converse_stream(
         per_event=per_event,
         resume=resume,
     )
-    try:
+    with session.traced() as session.span:
         try:
-            opened: _Opened | None = session.open()
-        except _Cancelled:
-            return
-        while opened is not None:
             try:
-                with session.boundary():
-                    yield from session.deliver(opened.first)
-                    if not opened.ended:
-                        while data := opened.body.read():
-                            yield from session.deliver(opened.folder.fold(data))
-                            opened.folder.check()
-                        session.finish(opened)
+                opened: _Opened | None = session.open()
+            except _Cancelled:
                 return
-            except BedrockError as exc:
-                plan = session.recover(exc)
-                opened = None
-                if plan is not None:
-                    with session.resuming():
-                        opened = session.open(plan.request, plan.splice)
-    finally:
-        session.handle.release()
+            while opened is not None:
+                try:
+                    with session.boundary():
+                        yield from session.deliver(opened.first)
+                        if not opened.ended:
+                            while data := opened.body.read():
+                                yield from session.deliver(opened.folder.fold(data))
+                                opened.folder.check()
+                            session.finish(opened)
+                    return
+                except BedrockError as exc:
+                    plan = session.recover(exc)
+                    opened = None
+                    if plan is not None:
+                        with session.resuming():
+                            opened = session.open(plan.request, plan.splice)
+        finally:
+            session.handle.release()
 
 
 async def aconverse_stream(
@@ -560,36 +575,37 @@ async def aconverse_stream(
         resume=resume,
     )
     settled = False
-    try:
+    with session.traced() as session.span:
         try:
-            opened: _Opened | None = await session.aopen()
-        except _Cancelled:
-            return
-        while opened is not None:
             try:
-                with session.boundary():
-                    for item in session.deliver(opened.first):
-                        yield item
-                    if not opened.ended:
-                        while data := await opened.body.read():
-                            for item in session.deliver(opened.folder.fold(data)):
-                                yield item
-                            opened.folder.check()
-                        session.finish(opened)
-                settled = True
+                opened: _Opened | None = await session.aopen()
+            except _Cancelled:
                 return
-            except BedrockError as exc:
-                plan = session.recover(exc)
-                opened = None
-                if plan is not None:
-                    with session.resuming():
-                        opened = await session.aopen(plan.request, plan.splice)
-        settled = True
-    finally:
-        if settled:
-            session.handle.release()
-        else:  # cancelled or abandoned: drop the connection now
-            session.handle.cancel()
+            while opened is not None:
+                try:
+                    with session.boundary():
+                        for item in session.deliver(opened.first):
+                            yield item
+                        if not opened.ended:
+                            while data := await opened.body.read():
+                                for item in session.deliver(opened.folder.fold(data)):
+                                    yield item
+                                opened.folder.check()
+                            session.finish(opened)
+                    settled = True
+                    return
+                except BedrockError as exc:
+                    plan = session.recover(exc)
+                    opened = None
+                    if plan is not None:
+                        with session.resuming():
+                            opened = await session.aopen(plan.request, plan.splice)
+            settled = True
+        finally:
+            if settled:
+                session.handle.release()
+            else:  # cancelled or abandoned: drop the connection now
+                session.handle.cancel()
 
 
 _API = {"converse_stream": "ConverseStream", "converse": "Converse"}
@@ -670,6 +686,37 @@ def _answered(
     return StreamResponse.from_converse(raw), request_id
 
 
+class _ConverseCall:
+    """One Converse call: its span (when tracing is on) and, once read, its answer."""
+
+    def __init__(self, request: Mapping[str, Any], region: str | None) -> None:
+        self.model_id = request.get("modelId")
+        self.region = region
+        self.answer: tuple[StreamResponse, str | None] | None = None
+        self._traced = traced("Converse", request, region, self._outcome)
+        self.span: CallSpan | None = None
+
+    def __enter__(self) -> _ConverseCall:
+        self.span = self._traced.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> bool | None:
+        return self._traced.__exit__(*exc_info)
+
+    def attempt(self) -> None:
+        """A request is about to be sent."""
+        if self.span is not None:
+            self.span.attempt()
+
+    def answered(self, raw: Mapping[str, Any]) -> tuple[StreamResponse, str | None]:
+        """The answer read from botocore's parse of it."""
+        self.answer = _answered(raw, self.model_id, self.region)
+        return self.answer
+
+    def _outcome(self) -> tuple[StreamResponse | None, str | None]:
+        return self.answer if self.answer is not None else (None, None)
+
+
 def converse(
     client: Any,
     request: Mapping[str, Any],
@@ -679,12 +726,14 @@ def converse(
 ) -> tuple[StreamResponse, str | None]:
     """One Converse call (with retries) -> the answer and the request id."""
     model_id = request.get("modelId")
+    with _ConverseCall(request, region) as call:
 
-    def call() -> dict[str, Any]:
-        with map_errors(model_id=model_id, region=region):
-            return dict(client.converse(**request))
+        def attempt() -> dict[str, Any]:
+            call.attempt()
+            with map_errors(model_id=model_id, region=region):
+                return dict(client.converse(**request))
 
-    return _answered(policy.call(f"Converse {model_id}", call), model_id, region)
+        return call.answered(policy.call(f"Converse {model_id}", attempt))
 
 
 async def aconverse(
@@ -697,21 +746,22 @@ async def aconverse(
     """``converse`` for the event loop: signed in the bounded pool, sent on the loop."""
     model_id = request.get("modelId")
     policy = _loop_policy(policy, client, "converse")
+    with _ConverseCall(request, region) as call:
 
-    async def call() -> dict[str, Any]:
-        with map_errors(model_id=model_id, region=region):
-            prepared = await _acall(client, "converse", request)
-            if not isinstance(prepared, Prepared):
-                return dict(prepared)
-            response = await send_prepared(prepared)
-            try:
-                body = await response.read_all()
-            finally:
-                response.close()
-            if response.status >= 300:
-                raise_for_answer(
-                    client, prepared.operation, response.status, response.headers, body
-                )
-            return parse_answer(client, prepared.operation, response.status, response.headers, body)
+        async def attempt() -> dict[str, Any]:
+            call.attempt()
+            with map_errors(model_id=model_id, region=region):
+                prepared = await _acall(client, "converse", request)
+                if not isinstance(prepared, Prepared):
+                    return dict(prepared)
+                response = await send_prepared(prepared)
+                try:
+                    body = await response.read_all()
+                finally:
+                    response.close()
+                operation, status, headers = prepared.operation, response.status, response.headers
+                if status >= 300:
+                    raise_for_answer(client, operation, status, headers, body)
+                return parse_answer(client, operation, status, headers, body)
 
-    return _answered(await policy.acall(f"Converse {model_id}", call), model_id, region)
+        return call.answered(await policy.acall(f"Converse {model_id}", attempt))
