@@ -216,3 +216,16 @@ def test_count_tokens_api_retries_throttling(server: BedrockWireServer) -> None:
     )
     assert model.get_num_tokens_from_messages([HumanMessage("hi")]) == 7
     assert len(server.requests) == 2
+
+
+def test_image_dimensions_agree_with_the_request_checks() -> None:
+    """Token estimates and Bedrock's size limits read an image header the same way: a JPEG
+    whose marker is preceded by a fill byte, a PNG whose first chunk is not IHDR."""
+    from langchain_bedrock_stream.request import limits
+
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 100, 200, 1) + b"\x01\x11\x00"
+    jpeg_with_fill = b"\xff\xd8" + b"\xff" + sof0 + b"\xff\xd9"
+    png_without_ihdr = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rtEXt" + struct.pack(">II", 5, 6)
+    for data, expected in ((jpeg_with_fill, (200, 100)), (png_without_ihdr, None)):
+        assert image_size(data) == expected
+        assert limits.image_size(data) == expected
