@@ -58,6 +58,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from . import pricing
+from ._folding import Folder
 from .accumulator import (
     CONTENT_DELTAS,
     Accumulator,
@@ -80,7 +81,6 @@ from .accumulator import (
     UnknownEvent,
     parse_tool_input,
 )
-from .wire import FrameDecoder, iter_events
 
 if TYPE_CHECKING:
     from .retry import RetryPolicy
@@ -653,49 +653,6 @@ def _typed_error(exc: Exception, model_id: str | None, request_id: str | None) -
 # --- sources ---------------------------------------------------------------------------------
 
 
-class _Folding:
-    """Items of a source (``bytes`` of an event-stream body, or parsed events) -> deltas.
-
-    A failure part-way through a chunk does not cost the events before it: they are
-    returned, and the failure is raised by ``check()`` right after.
-    """
-
-    def __init__(self, stream: BedrockStream) -> None:
-        self.stream = stream
-        self.decoder: FrameDecoder | None = None
-        self.error: Exception | None = None
-
-    def fold(self, item: Any) -> list[Delta]:
-        out: list[Delta] = []
-        if isinstance(item, _BYTES):
-            if self.decoder is None:
-                self.decoder = FrameDecoder()
-            apply = self.stream._acc.apply
-            try:
-                for kind, body in iter_events(self.decoder, bytes(item)):
-                    apply(kind, body, out)
-            except Exception as exc:
-                self.error = exc
-        elif isinstance(item, Mapping):
-            for kind, body in item.items():
-                self.stream._acc.apply(kind, body, out)
-        else:
-            raise TypeError(
-                f"a stream source yields bytes or events (dicts), not {type(item).__name__}"
-            )
-        return out
-
-    def check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def finish(self) -> None:
-        """At the end: a held-back failure, or a frame cut short, is raised."""
-        self.check()
-        if self.decoder is not None:
-            self.decoder.close()
-
-
 class _Source:
     """Where a stream's deltas come from."""
 
@@ -725,26 +682,23 @@ class _Items(_Source):
     def batches(self, stream: BedrockStream) -> Generator[list[Delta], None, None]:
         if not isinstance(self.items, Iterable):
             raise TypeError("an async source is read with 'async for', not 'for'")
-        folding = _Folding(stream)
+        folder = Folder(stream._acc.apply)
         for item in self.items:
-            out = folding.fold(item)
-            if out:
-                yield out
-            folding.check()
-        folding.finish()
+            yield from folder.fold(item)
+            folder.check()
+        folder.finish()
 
     async def abatches(self, stream: BedrockStream) -> AsyncGenerator[list[Delta], None]:
         if not isinstance(self.items, AsyncIterable):
             for batch in self.batches(stream):  # in memory: never waits
                 yield batch
             return
-        folding = _Folding(stream)
+        folder = Folder(stream._acc.apply)
         async for item in self.items:
-            out = folding.fold(item)
-            if out:
-                yield out
-            folding.check()
-        folding.finish()
+            for batch in folder.fold(item):
+                yield batch
+            folder.check()
+        folder.finish()
 
 
 class _File(_Items):

@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 from ._body import Body, Burst, open_body
 from ._capture import Prepared, capture, parse_answer, raise_for_answer, sends_itself
+from ._folding import Folder, Splicer
 from ._http import Response, send
 from ._resume import Splice, continuation, text_only
 from ._threads import run_blocking, run_in_thread
@@ -41,7 +42,6 @@ from .accumulator import (
 from .errors import BedrockConnectionError, BedrockError, IncompleteStreamError, map_errors
 from .retry import RetryPolicy, botocore_in_our_place
 from .telemetry import CallSpan, traced
-from .wire import FrameDecoder, iter_events
 
 __all__ = ["StreamHandle", "aconverse", "aconverse_stream", "converse", "converse_stream"]
 
@@ -95,61 +95,6 @@ class StreamHandle:
             body.close()
 
 
-_Splicer = Callable[[str, Any], "tuple[str, Any] | None"]
-
-
-class _Folder:
-    """Bytes of one response -> delta batches on an accumulator (per burst or per event).
-
-    A failure part-way through a burst (an exception frame, a corrupt frame) does not cost
-    the events before it: their batches are returned and the failure is kept in ``error``
-    for the driver to raise right after handing them on.
-    """
-
-    def __init__(
-        self, stream: Accumulator, per_event: bool, splice: _Splicer | None = None
-    ) -> None:
-        self.stream = stream
-        self.per_event = per_event
-        self.splice = splice
-        self.decoder = FrameDecoder()
-        self.error: BaseException | None = None
-
-    def fold(self, data: Burst) -> list[list[Delta]]:
-        """Decode ``data`` (raw bytes, or events botocore parsed) and fold its events; the
-        batches they produced."""
-        batches: list[list[Delta]] = []
-        out: list[Delta] = []
-        apply, splice, per_event = self.stream.apply, self.splice, self.per_event
-        events = iter_events(self.decoder, data) if isinstance(data, bytes) else data
-        try:
-            for kind, body in events:
-                if splice is not None:
-                    spliced = splice(kind, body)
-                    if spliced is None:
-                        continue
-                    kind, body = spliced
-                apply(kind, body, out)
-                if per_event and out:
-                    batches.append(out)
-                    out = []
-        except Exception as exc:
-            self.error = exc
-        if out:
-            batches.append(out)
-        return batches
-
-    def check(self) -> None:
-        """Raise the failure met while folding, if any."""
-        if self.error is not None:
-            raise self.error
-
-    def finish(self) -> None:
-        """At the end of the body: a corrupt or truncated last frame is an error."""
-        self.check()
-        self.decoder.close()
-
-
 def _has_content(batch: list[Delta]) -> bool:
     return any(isinstance(delta, CONTENT_DELTAS) for delta in batch)
 
@@ -160,7 +105,7 @@ class _Opened:
     folder and body to go on reading from."""
 
     body: Any  # a _body.Body (sync) or an _AsyncBody
-    folder: _Folder
+    folder: Folder
     first: list[list[Delta]]
     ended: bool
 
@@ -170,7 +115,7 @@ class _Resume:
     """The request continuing an interrupted answer, and how its events map onto it."""
 
     request: Mapping[str, Any]
-    splice: _Splicer
+    splice: Splicer
 
 
 class _Progress:
@@ -272,7 +217,7 @@ class _Session:
 
     # -- opening: the steps both drivers share --
 
-    def _begin(self, splice: _Splicer | None) -> _Folder:
+    def _begin(self, splice: Splicer | None) -> Folder:
         """A new attempt: a first one (or a retry) folds into a fresh accumulator (nothing
         of a failed attempt reached the caller); a resumed one continues the answer."""
         if self.handle.cancelled:
@@ -281,7 +226,7 @@ class _Session:
             self.span.attempt()
         if splice is None:
             self.stream = Accumulator()
-        return _Folder(self.stream, self.per_event, splice)
+        return Folder(self.stream.apply, per_event=self.per_event, splice=splice)
 
     def _opened(self, response: Any) -> None:
         """Note the request id of a response whose headers are in."""
@@ -294,14 +239,14 @@ class _Session:
         )
 
     @staticmethod
-    def _primed(folder: _Folder, data: Burst, first: list[list[Delta]]) -> bool:
+    def _primed(folder: Folder, data: Burst, first: list[list[Delta]]) -> bool:
         """Fold a burst read while opening; whether content has arrived."""
         batches = folder.fold(data)
         first.extend(batches)
         folder.check()
         return any(_has_content(batch) for batch in batches)
 
-    def _ended(self, body: Any, folder: _Folder, first: list[list[Delta]]) -> _Opened:
+    def _ended(self, body: Any, folder: Folder, first: list[list[Delta]]) -> _Opened:
         """The body ended while opening: a complete answer without content, or an error."""
         opened = _Opened(body, folder, first, ended=True)
         self.finish(opened)
@@ -335,7 +280,7 @@ class _Session:
     # -- opening, blocking --
 
     def open(
-        self, request: Mapping[str, Any] | None = None, splice: _Splicer | None = None
+        self, request: Mapping[str, Any] | None = None, splice: Splicer | None = None
     ) -> _Opened:
         """Open the stream and read up to its first content, retrying while nothing has
         reached the caller. Raises ``_Cancelled`` after ``handle.cancel()``."""
@@ -362,7 +307,7 @@ class _Session:
     # -- opening, on the event loop --
 
     async def aopen(
-        self, request: Mapping[str, Any] | None = None, splice: _Splicer | None = None
+        self, request: Mapping[str, Any] | None = None, splice: Splicer | None = None
     ) -> _Opened:
         """``open`` for the event loop: signing in the bounded pool, the HTTP exchange and
         every read on the loop, each wait bounded by the client's timeouts."""
