@@ -687,16 +687,16 @@ class Accumulator:
             if not text and block.kind in ("text", "reasoning") and not block.unknown:
                 continue
             for item in _block_content(block):
-                if "toolUse" in item and isinstance(item["toolUse"].get("input"), _RawInput):
-                    raw = item["toolUse"]["input"]
-                    item["toolUse"]["input"] = str(raw)
-                    invalid[len(content)] = InvalidToolInput(
-                        block.tool_use_id,
-                        block.name,
-                        str(raw),
-                        self._input_error(raw, block),
-                        block.index,
-                    )
+                use = item.get("toolUse")
+                if use is not None:
+                    error = self._input_error(use["input"], block)
+                    if error is not None:
+                        raw = use["input"]
+                        raw = raw if isinstance(raw, str) else block.text()
+                        use["input"] = raw
+                        invalid[len(content)] = InvalidToolInput(
+                            block.tool_use_id, block.name, raw, error, block.index
+                        )
                 content.append(item)
         meta = self.metadata
         return StreamResponse(
@@ -714,13 +714,40 @@ class Accumulator:
             complete=self.message_stopped,
         )
 
-    def _input_error(self, raw: _RawInput, block: _Block) -> str:
-        reason = raw.error
+    def _input_error(self, parsed: dict[str, Any] | _RawInput, block: _Block) -> str | None:
+        """Why a tool block's input is not a runnable call, or ``None`` when it is one.
+
+        A client tool call whose block never ended is never runnable, even if the part
+        received happens to parse (a cut ``{"a": 1, "b": 2}`` may read as ``{"a": 1}``);
+        a server tool's input is Bedrock's to run and is kept as received.
+        """
+        if block.tool_type == SERVER_TOOL_USE:
+            return parsed.error if isinstance(parsed, _RawInput) else None
         if not block.stopped:
-            reason += "; the block never ended (the stream was cut short)"
-        elif self.stop_reason == "max_tokens":
-            reason += "; the answer stopped at max_tokens"
-        return reason
+            reason = "the stream was cut short: it ended before this tool call was complete"
+            if isinstance(parsed, _RawInput):
+                reason += f" ({parsed.error})"
+            return reason
+        if not isinstance(parsed, _RawInput):
+            return None
+        if self.stop_reason == "max_tokens":
+            return parsed.error + "; the answer stopped at max_tokens"
+        return parsed.error
+
+    def tool_use(self, index: int) -> tuple[str | None, str | None, str] | None:
+        """``(toolUseId, name, input text)`` of block ``index`` if it is a client tool call
+        (not one Bedrock runs itself), else ``None``."""
+        block = self._blocks.get(index)
+        if block is None or block.kind != "tool_use" or block.tool_type == SERVER_TOOL_USE:
+            return None
+        return block.tool_use_id, block.name, block.text()
+
+    def last_block(self) -> tuple[int, bool] | None:
+        """The highest block index received and whether that block has ended."""
+        if not self._blocks:
+            return None
+        index = max(self._blocks)
+        return index, self._blocks[index].stopped
 
 
 _METADATA_KEYS = frozenset({"usage", "metrics", "trace", "performanceConfig", "serviceTier"})
@@ -798,4 +825,3 @@ def _block_content(block: _Block) -> list[dict[str, Any]]:
     for member, values in block.unknown.items():
         items.append({member: values[0] if len(values) == 1 else values})
     return items
-

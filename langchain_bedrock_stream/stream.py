@@ -147,17 +147,6 @@ StreamItem: TypeAlias = Delta | ToolCall | InvalidToolCall
 """What iterating a ``BedrockStream`` yields."""
 
 
-class _ToolBlock:
-    """Argument fragments of one client tool call still being received."""
-
-    __slots__ = ("id", "name", "parts")
-
-    def __init__(self, tool_use_id: str, name: str) -> None:
-        self.id = tool_use_id
-        self.name = name
-        self.parts: list[str] = []
-
-
 class BedrockStream:
     """One ConverseStream answer: iterate it once, then read its results (module docstring).
 
@@ -176,7 +165,6 @@ class BedrockStream:
         self._acc = Accumulator()
         self.model_id = model_id
         self._request_id = request_id
-        self._open: dict[int, _ToolBlock] = {}
         self._calls: dict[int, ToolCall | InvalidToolCall] = {}
         self._cached: StreamResponse | None = None
         self._state = "new" if self._source is not None else "manual"
@@ -342,19 +330,12 @@ class BedrockStream:
             self._first = time.perf_counter()
         done: set[int] | None = None
         for delta in batch:
-            kind = type(delta)
-            if kind is ToolInputDelta:
-                block = self._open.get(delta.index)  # type: ignore[union-attr]
-                if block is not None:
-                    block.parts.append(delta.fragment)  # type: ignore[union-attr]
-            elif kind is BlockStopped:
-                block = self._open.pop(delta.index, None)  # type: ignore[union-attr]
-                if block is not None:
-                    self._calls[delta.index] = _call(block, delta.index)  # type: ignore[union-attr]
+            if type(delta) is BlockStopped:
+                use = self._acc.tool_use(delta.index)
+                if use is not None:
+                    self._calls[delta.index] = _call(use, delta.index)
                     done = done or set()
-                    done.add(delta.index)  # type: ignore[union-attr]
-            elif kind is ToolUseStarted and not delta.server:  # type: ignore[union-attr]
-                self._open[delta.index] = _ToolBlock(delta.tool_use_id, delta.name)  # type: ignore[union-attr]
+                    done.add(delta.index)
         return done
 
     # -- results --
@@ -427,18 +408,15 @@ class BedrockStream:
     @property
     def invalid_tool_calls(self) -> list[InvalidToolCall]:
         """Tool calls that cannot run: arguments not a JSON object, or a block never ended."""
-        found = [c for c in self._calls.values() if isinstance(c, InvalidToolCall)]
-        for index, block in self._open.items():
-            found.append(
-                InvalidToolCall(
-                    block.id,
-                    block.name,
-                    "".join(block.parts),
-                    "the stream ended before this tool call was complete",
-                    index,
+        calls = []
+        for item in self.response().invalid_tool_inputs.values():
+            index = item.index if item.index is not None else -1
+            if self._acc.tool_use(index) is not None:  # a client call, not a server tool's
+                name = item.name or ""
+                calls.append(
+                    InvalidToolCall(item.tool_use_id or "", name, item.raw, item.error, index)
                 )
-            )
-        return sorted(found, key=lambda c: c.index)
+        return sorted(calls, key=lambda call: call.index)
 
     @property
     def stop_reason(self) -> str | None:
@@ -621,12 +599,13 @@ def _converse_events(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return events
 
 
-def _call(block: _ToolBlock, index: int) -> ToolCall | InvalidToolCall:
-    raw = "".join(block.parts)
+def _call(use: tuple[str | None, str | None, str], index: int) -> ToolCall | InvalidToolCall:
+    """The call of a client tool block that ended: its arguments parsed, or why not."""
+    tool_use_id, name, raw = use
     args = parse_tool_input(raw)
     if isinstance(args, dict):
-        return ToolCall(block.id, block.name, args, index)
-    return InvalidToolCall(block.id, block.name, raw, args.error, index)
+        return ToolCall(tool_use_id or "", name or "", args, index)
+    return InvalidToolCall(tool_use_id or "", name or "", raw, args.error, index)
 
 
 def _tool_result(tool_use_id: str, output: Any) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -33,11 +32,8 @@ from ._threads import run_blocking, run_in_thread
 from .accumulator import (
     CONTENT_DELTAS,
     Accumulator,
-    BlockStopped,
     Delta,
-    InvalidToolInput,
     StreamResponse,
-    ToolUseStarted,
 )
 from .errors import BedrockConnectionError, BedrockError, IncompleteStreamError, map_errors
 from .retry import RetryPolicy, botocore_in_our_place
@@ -118,59 +114,13 @@ class _Resume:
     splice: Splicer
 
 
-class _Progress:
-    """What the caller has been given: the highest block index, stopped blocks, open calls."""
-
-    __slots__ = ("last_index", "open_tools", "stopped")
-
-    def __init__(self) -> None:
-        self.last_index: int | None = None
-        self.stopped: set[int] = set()
-        self.open_tools: dict[int, str] = {}
-
-    def see(self, batch: list[Delta]) -> None:
-        for delta in batch:
-            index = getattr(delta, "index", None)
-            if index is None:
-                continue
-            if self.last_index is None or index > self.last_index:
-                self.last_index = index
-            kind = type(delta)
-            if kind is BlockStopped:
-                self.stopped.add(index)
-                self.open_tools.pop(index, None)
-            elif kind is ToolUseStarted and not delta.server:  # type: ignore[union-attr]
-                self.open_tools[index] = delta.tool_use_id  # type: ignore[union-attr]
-
-
-def _partial_response(stream: Accumulator, progress: _Progress) -> StreamResponse:
-    """The answer so far; client tool calls whose block never ended are invalid calls."""
-    response = stream.response()
-    open_ids = set(progress.open_tools.values())
-    if not open_ids:
-        return response
-    for position, item in enumerate(response.content):
-        use = item.get("toolUse")
-        if use is None or use.get("toolUseId") not in open_ids:
-            continue
-        if position in response.invalid_tool_inputs:
-            continue
-        args = use.get("input")
-        response.invalid_tool_inputs[position] = InvalidToolInput(
-            use.get("toolUseId"),
-            use.get("name"),
-            args if isinstance(args, str) else json.dumps(args),
-            "the stream failed before this tool call was complete",
-        )
-    return response
-
-
-def _resume_target(progress: _Progress) -> int:
+def _resume_target(stream: Accumulator) -> int:
     """The block index a continuation's first block maps to."""
-    last = progress.last_index
+    last = stream.last_block()
     if last is None:
         return 0
-    return last + 1 if last in progress.stopped else last
+    index, stopped = last
+    return index + 1 if stopped else index
 
 
 # --- the session ---------------------------------------------------------------------------
@@ -204,7 +154,6 @@ class _Session:
         self.model_id = request.get("modelId")
         self.what = f"ConverseStream {self.model_id}"
         self.stream = Accumulator()
-        self.progress = _Progress()
         self.resumes = 0
         self.span: CallSpan | None = None
 
@@ -213,7 +162,7 @@ class _Session:
         return traced("ConverseStream", self.request, self.region, self._outcome)
 
     def _outcome(self) -> tuple[StreamResponse | None, str | None]:
-        return _partial_response(self.stream, self.progress), self.handle.request_id
+        return self.stream.response(), self.handle.request_id
 
     # -- opening: the steps both drivers share --
 
@@ -252,7 +201,7 @@ class _Session:
         self.finish(opened)
         return opened
 
-    def _failed(self, exc: Exception, first: list[list[Delta]]) -> NoReturn:
+    def _failed(self, exc: Exception) -> NoReturn:
         """An attempt failed: drop its connection and raise what the caller should see."""
         if isinstance(exc, _Cancelled):
             raise exc
@@ -262,10 +211,7 @@ class _Session:
         if isinstance(exc, BedrockError) and self.stream.has_content:
             # Content read in the same burst as the failure never reached the caller (a
             # retry is safe), but if this error is final, keep it.
-            seen = _Progress()
-            for batch in first:
-                seen.see(batch)
-            exc.partial_response = _partial_response(self.stream, seen)
+            exc.partial_response = self.stream.response()
         raise exc
 
     def boundary(self) -> contextlib.AbstractContextManager[None]:
@@ -300,7 +246,7 @@ class _Session:
                             return _Opened(body, folder, first, ended=False)
                     return self._ended(body, folder, first)
             except Exception as exc:
-                self._failed(exc, first)
+                self._failed(exc)
 
         return self.policy.call(self.what, attempt, interrupt=self.handle.cancel_event)
 
@@ -324,7 +270,7 @@ class _Session:
                             return _Opened(body, folder, first, ended=False)
                     return self._ended(body, folder, first)
             except Exception as exc:
-                self._failed(exc, first)
+                self._failed(exc)
 
         return await self.policy.acall(self.what, attempt)
 
@@ -348,10 +294,8 @@ class _Session:
     def deliver(self, batches: list[list[Delta]]) -> list[tuple[list[Delta], Accumulator]]:
         """Note what the caller is about to receive; the items to hand on."""
         span = self.span
-        for batch in batches:
-            self.progress.see(batch)
-            if span is not None and _has_content(batch):
-                span.first_content()
+        if span is not None and any(_has_content(batch) for batch in batches):
+            span.first_content()
         return [(batch, self.stream) for batch in batches]
 
     def finish(self, opened: _Opened) -> None:
@@ -406,9 +350,9 @@ class _Session:
                 }
             )
             handle.release()
-            return _Resume(follow_up, Splice(_resume_target(self.progress), dropped))
+            return _Resume(follow_up, Splice(_resume_target(stream), dropped))
         if stream.has_content:
-            error.partial_response = _partial_response(stream, self.progress)
+            error.partial_response = stream.response()
         raise error
 
     @contextlib.contextmanager
@@ -420,7 +364,7 @@ class _Session:
         except _Cancelled:
             return
         except BedrockError as again:
-            again.partial_response = _partial_response(self.stream, self.progress)
+            again.partial_response = self.stream.response()
             raise
 
     def _incomplete(self) -> IncompleteStreamError:

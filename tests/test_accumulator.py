@@ -501,3 +501,21 @@ def test_a_long_answer_of_small_deltas_costs_about_its_own_size() -> None:
         tracemalloc.stop()
     assert response.content == [{"text": "".join(f"{i:016d}" for i in range(count))}]
     assert held < 1.5 * size, f"{held / size:.2f}x the text held while streaming"
+
+
+def test_an_unfinished_tool_call_is_never_runnable_even_when_its_part_parses() -> None:
+    """``{"city": "Paris"}`` may be the start of ``{"city": "Paris", "days": 3}``: a client
+    call whose block never ended is invalid whatever arrived; a server tool's is Bedrock's."""
+    events = [
+        start(0, toolUse={"toolUseId": "t1", "name": "f"}),
+        delta(0, toolUse={"input": '{"city": "Paris"}'}),
+        start(1, toolUse={"toolUseId": "s1", "name": "nova_grounding", "type": "server_tool_use"}),
+        delta(1, toolUse={"input": '{"q": "x"}'}),
+    ]
+    stream, _ = fold(events)
+    response = stream.response()
+    assert list(response.invalid_tool_inputs) == [0]
+    bad = response.invalid_tool_inputs[0]
+    assert (bad.tool_use_id, bad.raw) == ("t1", '{"city": "Paris"}')
+    assert "cut short" in bad.error
+    assert response.content[1]["toolUse"]["input"] == {"q": "x"}
