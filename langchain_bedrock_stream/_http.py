@@ -13,6 +13,7 @@ raises for the same failure), so ``errors.map_error`` treats both paths alike.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import weakref
@@ -141,6 +142,23 @@ class _Idle:
 
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Idle] = weakref.WeakKeyDictionary()
+
+
+def _forget_pools_after_fork() -> None:
+    """A forked child must not send on the parent's kept-alive connections (the socket and
+    its TLS state are the parent's too, even on a loop object the child inherited): the
+    child starts with no idle connection. The inherited ones are kept, untouched, for the
+    child's lifetime: closing one (or letting it be collected) would send a TLS close on
+    the parent's session or unregister its socket from an epoll set the parent shares."""
+    global _pools
+    _inherited.extend(_pools.values())
+    _pools = weakref.WeakKeyDictionary()
+
+
+_inherited: list[_Idle] = []
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 async def _idle() -> _Idle:

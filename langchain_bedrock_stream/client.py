@@ -7,6 +7,7 @@ registered for redaction.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -53,6 +54,15 @@ class _StaticToken:
 
 
 _loader_lock = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    """A forked child has none of the parent's threads: a lock one held stays held."""
+    global _loader_lock
+    _loader_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 @cache

@@ -418,3 +418,100 @@ async def test_invoke_and_ainvoke_over_tls(server: BedrockWireServer) -> None:
     assert (await model.ainvoke("go")).text == TEXT
     assert (await asyncio.to_thread(model.invoke, "go")).text == TEXT
     assert [r.operation for r in server.requests] == ["converse-stream"] * 2
+
+
+# --- forked workers (multiprocessing, gunicorn --preload, Celery prefork) --------------------
+
+
+def _child_calls(model: ChatBedrockStream, order: tuple[str, ...], results: Any) -> None:
+    """In a forked child: one call per entry of ``order``; what each returned, or its error."""
+    try:
+        for api in order:
+            if api == "stream":
+                results.put(("ok", "".join(chunk.text for chunk in model.stream("go"))))
+            else:
+                results.put(("ok", asyncio.run(astream_text(model))))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        results.put(("error", repr(exc)))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("order", [("stream", "astream"), ("astream", "stream")])
+def test_a_forked_child_streams_after_the_parent_did(
+    server: BedrockWireServer, order: tuple[str, ...]
+) -> None:
+    # The parent uses both paths (which starts the signing pool's workers and fills the
+    # keep-alive pools), then forks: the child inherits that state, not the threads.
+    import multiprocessing
+    import warnings
+
+    for _ in range(4):
+        server.enqueue(StreamReply(text_events(PIECES), batch=5))
+    model = model_at(server.endpoint_url, config=Config(read_timeout=10, connect_timeout=5))
+    for api in order:
+        if api == "stream":
+            assert "".join(_stream_sync(model)) == TEXT
+        else:
+            assert asyncio.run(astream_text(model)) == TEXT
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    with warnings.catch_warnings():  # forking a process with threads: the point of the test
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = context.Process(target=_child_calls, args=(model, order[::-1], results))
+        child.start()
+    got: list[tuple[str, str]] = []
+    try:
+        while len(got) < len(order):
+            got.append(results.get(timeout=30))
+    except Exception:  # queue.Empty: the child said nothing more within 30 s
+        pass
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    assert got == [("ok", TEXT)] * len(order), f"the child got {got} (then hung?)"
+    assert child.exitcode == 0
+
+
+def _child_on_loop(model: ChatBedrockStream, loop: asyncio.AbstractEventLoop, results: Any) -> None:
+    try:
+        results.put(("ok", loop.run_until_complete(astream_text(model))))
+    except BaseException as exc:
+        results.put(("error", repr(exc)))
+
+
+@pytest.mark.timeout(120)
+def test_a_forked_child_on_the_parents_loop_opens_its_own_connection(
+    server: BedrockWireServer,
+) -> None:
+    # A parent that keeps one loop for its async calls (run_until_complete) forks; the
+    # child goes on with that loop object. The parent's kept-alive connection (socket and
+    # TLS state shared with the parent) must not carry the child's request.
+    import multiprocessing
+    import warnings
+
+    for _ in range(2):
+        server.enqueue(StreamReply(text_events(PIECES), batch=5))
+    model = model_at(server.endpoint_url, config=Config(read_timeout=10, connect_timeout=5))
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(astream_text(model)) == TEXT
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child = context.Process(target=_child_on_loop, args=(model, loop, results))
+            child.start()
+        try:
+            got = results.get(timeout=30)
+        finally:
+            child.join(10)
+            if child.is_alive():
+                child.kill()
+                child.join()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+    assert got == ("ok", TEXT)
+    assert server.connections_accepted == 2
