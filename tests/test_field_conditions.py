@@ -515,3 +515,64 @@ def test_a_forked_child_on_the_parents_loop_opens_its_own_connection(
         loop.close()
     assert got == ("ok", TEXT)
     assert server.connections_accepted == 2
+
+
+# --- deadlines mean "no progress for that long" ----------------------------------------------
+
+
+def _images_prompt(count: int, size: int) -> Any:
+    """A user message with ``count`` PNG images of ``size`` bytes each (random pixels)."""
+    import base64
+    import os
+    import struct
+
+    from langchain_core.messages import HumanMessage
+
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", 64, 64)
+    blocks: list[Any] = [{"type": "text", "text": "describe"}]
+    for _ in range(count):
+        data = header + os.urandom(size - len(header))
+        blocks.append(
+            {"type": "image", "base64": base64.b64encode(data).decode(), "mime_type": "image/png"}
+        )
+    return [HumanMessage(content=blocks)]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+async def test_a_slow_but_moving_upload_outlasts_the_read_timeout(
+    server: BedrockWireServer, api: str
+) -> None:
+    # Five 2.9 MB images (19 MB of JSON) over an uplink of about 5 MB/s: the upload takes
+    # longer than read_timeout, yet bytes leave all the time. (A loopback socket's kernel
+    # buffer takes up to 4 MB at once: it drains well within read_timeout.)
+    prompt = _images_prompt(5, 2_900_000)
+    server.enqueue(StreamReply(text_events(PIECES), batch=5))
+    with TcpRelay(server.port, upload=(65536, 0.0125)) as relay:
+        model = model_at(relay.endpoint_url(), config=Config(read_timeout=2), max_retries=0)
+        if api == "stream":
+            chunks = await asyncio.to_thread(lambda: list(model.stream(prompt)))
+        else:
+            chunks = [chunk async for chunk in model.astream(prompt)]
+    assert "".join(chunk.text for chunk in chunks) == TEXT
+    assert len(server.requests) == 1
+
+
+@pytest.mark.timeout(60)
+async def test_a_loop_held_up_while_data_arrives_makes_reads_late_not_failed(
+    server: BedrockWireServer,
+) -> None:
+    # An event every 50 ms; twice the loop is held for 2.5 s by other work (read_timeout 1):
+    # the data that arrived meanwhile is there when the loop runs again.
+    import time
+
+    pieces = [f"p{i} " for i in range(120)]  # 6 s of answer: reads go on after each hold
+    server.enqueue(StreamReply(text_events(pieces), delay=0.05))
+    model = model_at(server.endpoint_url, config=Config(read_timeout=1), max_retries=0)
+    loop = asyncio.get_running_loop()
+    received: list[str] = []
+    async for chunk in model.astream("go"):
+        received.append(chunk.text)
+        if len(received) in (3, 10):
+            loop.call_soon(time.sleep, 2.5)
+    assert "".join(received) == "".join(pieces)
