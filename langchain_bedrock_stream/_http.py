@@ -588,7 +588,9 @@ async def _exchange(
         raise ConnectionClosedError(endpoint_url=url) from exc
     except asyncio.LimitOverrunError as exc:
         raise ConnectionClosedError(endpoint_url=url) from exc
-    except (ConnectionResetError, BrokenPipeError) as exc:
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLError) as exc:
+        # A reset or a TLS EOF on a kept-alive connection: the server closed it as the
+        # request went out (its certificate was checked when it was opened).
         if reused:
             raise _Stale from exc
         raise ConnectionClosedError(endpoint_url=url) from exc

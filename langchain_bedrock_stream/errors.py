@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
@@ -436,6 +437,47 @@ def _seconds_until(when: Any, date: Any) -> float | None:
     return target - now
 
 
+_CERTIFICATE_HINTS = (
+    "certificate verify failed",
+    "certificate_verify_failed",
+    "hostname mismatch",
+    "doesn't match",
+    "does not match",
+    "self signed certificate",
+    "self-signed certificate",
+    "unable to get local issuer certificate",
+    "certificate has expired",
+    "certificate is not yet valid",
+)
+
+
+def certificate_rejected(error: BaseException) -> bool:
+    """Whether a TLS failure is the peer's certificate failing verification (the same
+    again on every attempt), rather than the connection failing during TLS (an EOF, a
+    reset: worth a retry). Looks through the chained and wrapped errors (botocore's
+    ``SSLError`` keeps urllib3's, which keeps the ``ssl`` module's)."""
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        if isinstance(current, BaseException):
+            text = str(current).lower()
+            if any(hint in text for hint in _CERTIFICATE_HINTS):
+                return True
+            kwargs = getattr(current, "kwargs", None)
+            if isinstance(kwargs, dict):
+                pending.append(kwargs.get("error"))
+            pending.extend((current.__cause__, current.__context__))
+            pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+            pending.append(getattr(current, "reason", None))
+    return False
+
+
 _CREDENTIAL_ERRORS = (
     NoAuthTokenError,
     CredentialRetrievalError,
@@ -604,8 +646,8 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
         return BedrockConnectionError(str(error), code="ConnectionError", **where)
     if isinstance(error, BotocoreConnectionError):  # TLS and proxy failures
         failed = BedrockConnectionError(str(error), code=type(error).__name__, **where)
-        if isinstance(error, SSLError):  # a certificate problem: the same again next time
-            failed.is_retryable = False
+        if isinstance(error, SSLError) and certificate_rejected(error):
+            failed.is_retryable = False  # the same certificate again next time
         return failed
     if isinstance(error, NoCredentialsError):
         return BedrockAuthenticationError(

@@ -576,3 +576,69 @@ async def test_a_loop_held_up_while_data_arrives_makes_reads_late_not_failed(
         if len(received) in (3, 10):
             loop.call_soon(time.sleep, 2.5)
     assert "".join(received) == "".join(pieces)
+
+
+# --- a kept-alive connection closed while the next request is being written -----------------
+
+
+class _ClosingRelay(TcpRelay):
+    """A relay that closes its first connection (a FIN both ways, no TLS close) once the
+    client has sent more than ``cut_after`` bytes on it: the server going away from a
+    kept-alive connection while the next request is on its way. Later connections pass."""
+
+    def __init__(self, target_port: int, cut_after: int) -> None:
+        super().__init__(target_port)
+        self.cut_after = cut_after
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self.lock:
+            self._connections += 1
+            first = self._connections == 1
+        if not first:
+            await super().handle(reader, writer)
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        sent = 0
+
+        async def upward() -> None:
+            nonlocal sent
+            while data := await reader.read(65536):
+                sent += len(data)
+                if sent > self.cut_after:
+                    return
+                up_writer.write(data)
+                await up_writer.drain()
+
+        async def downward() -> None:
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+
+        down = asyncio.ensure_future(downward())
+        try:
+            await upward()
+        finally:
+            down.cancel()
+            await asyncio.gather(down, return_exceptions=True)
+            writer.close()
+            up_writer.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+async def test_a_kept_alive_connection_closed_while_the_next_request_is_written_is_retried(
+    server: BedrockWireServer, api: str
+) -> None:
+    prompt = _images_prompt(1, 1_500_000)
+    server.enqueue(StreamReply(text_events(["first"])), StreamReply(text_events(PIECES)))
+    with _ClosingRelay(server.port, cut_after=200_000) as relay:
+        model = model_at(relay.endpoint_url(), config=Config(read_timeout=10), max_retries=1)
+        if api == "stream":
+            first = await asyncio.to_thread(_stream_sync, model)
+            second = await asyncio.to_thread(lambda: [c.text for c in model.stream(prompt)])
+        else:
+            first = await _stream_async(model)
+            second = [chunk.text async for chunk in model.astream(prompt)]
+    assert server.connections_accepted == 2
+    assert "".join(first) == "first"
+    assert "".join(second) == TEXT
