@@ -35,6 +35,7 @@ from botocore.exceptions import (
     IncompleteReadError,
     NoAuthTokenError,
     NoCredentialsError,
+    ProxyConnectionError,
     ReadTimeoutError,
     SSLError,
     SSOError,
@@ -299,6 +300,80 @@ class _ServiceTimeoutError(BedrockTimeoutError, _ServiceError):
 
 class _ServiceConnectionError(BedrockConnectionError, _ServiceError):
     """A connection failure Bedrock reported as an HTTP error: also a ``ClientError``."""
+
+
+# Transport failures are also the botocore exception the same failure raises through boto3
+# (what ``ChatBedrockConverse`` lets through), so drop-in code that catches
+# ``EndpointConnectionError`` to fail over keeps working. Named at module level: they pickle
+# as themselves.
+
+
+class _TransportError(BedrockError):
+    """A transport failure that is also botocore's exception for it: ``kwargs`` as botocore
+    keeps them (values that are not plain data as text, so the error pickles)."""
+
+    kwargs: dict[str, Any]
+
+    def _take_kwargs(self, error: BaseException) -> None:
+        kwargs = getattr(error, "kwargs", None) or {}
+        self.kwargs = {
+            name: value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+            for name, value in kwargs.items()
+        }
+
+
+class _EndpointConnectionError(_TransportError, BedrockConnectionError, EndpointConnectionError):
+    """Bedrock could not be reached; also botocore's ``EndpointConnectionError``."""
+
+
+class _ConnectTimeoutError(_TransportError, BedrockTimeoutError, ConnectTimeoutError):
+    """Connecting timed out; also botocore's ``ConnectTimeoutError``."""
+
+
+class _ReadTimeoutError(_TransportError, BedrockTimeoutError, ReadTimeoutError):
+    """No data for ``read_timeout``; also botocore's ``ReadTimeoutError``."""
+
+
+class _ProxyConnectionError(_TransportError, BedrockConnectionError, ProxyConnectionError):
+    """The proxy could not be reached or refused; also botocore's ``ProxyConnectionError``."""
+
+
+class _SSLError(_TransportError, BedrockConnectionError, SSLError):
+    """TLS failed; also botocore's ``SSLError``."""
+
+
+class _ConnectionClosedError(_TransportError, BedrockConnectionError, ConnectionClosedError):
+    """The connection closed before or during the answer; also botocore's
+    ``ConnectionClosedError``."""
+
+
+_AS_BOTOCORE: tuple[tuple[type[BotoCoreError], type[_TransportError]], ...] = (
+    (ConnectTimeoutError, _ConnectTimeoutError),
+    (ReadTimeoutError, _ReadTimeoutError),
+    (ProxyConnectionError, _ProxyConnectionError),
+    (SSLError, _SSLError),
+    (EndpointConnectionError, _EndpointConnectionError),
+    (ConnectionClosedError, _ConnectionClosedError),
+)
+"""Most specific first (``ConnectTimeoutError`` is also a botocore ``ConnectionError``)."""
+
+
+def _transport_class(error: BaseException, base: type[BedrockError]) -> type[BedrockError]:
+    """``base``, or the class that is both ``base`` and the botocore class of ``error``."""
+    for botocore_class, ours in _AS_BOTOCORE:
+        if isinstance(error, botocore_class) and issubclass(ours, base):
+            return ours
+    return base
+
+
+def _transport_error(
+    base: type[BedrockError], error: BaseException, message: str, **fields: Any
+) -> BedrockError:
+    cls = _transport_class(error, base)
+    mapped = cls(message, **fields)
+    if isinstance(mapped, _TransportError):
+        mapped._take_kwargs(error)
+    return mapped
 
 
 _SERVICE_VARIANTS: dict[type[BedrockError], type[_ServiceError]] = {
@@ -638,14 +713,18 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
             mapped = cls(message, **fields)
         return mapped
     if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
-        return BedrockTimeoutError(str(error), code="Timeout", **where)
+        return _transport_error(BedrockTimeoutError, error, str(error), code="Timeout", **where)
     if isinstance(
         error,
         (EndpointConnectionError, ConnectionClosedError, ConnectionError, IncompleteReadError),
     ):
-        return BedrockConnectionError(str(error), code="ConnectionError", **where)
+        return _transport_error(
+            BedrockConnectionError, error, str(error), code="ConnectionError", **where
+        )
     if isinstance(error, BotocoreConnectionError):  # TLS and proxy failures
-        failed = BedrockConnectionError(str(error), code=type(error).__name__, **where)
+        failed = _transport_error(
+            BedrockConnectionError, error, str(error), code=type(error).__name__, **where
+        )
         if isinstance(error, SSLError) and certificate_rejected(error):
             failed.is_retryable = False  # the same certificate again next time
         return failed

@@ -642,3 +642,95 @@ async def test_a_kept_alive_connection_closed_while_the_next_request_is_written_
     assert server.connections_accepted == 2
     assert "".join(first) == "first"
     assert "".join(second) == TEXT
+
+
+# --- transport failures are also botocore's exceptions for them -------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A port whose listen queue is full: a new connection is never answered."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = int(listener.getsockname()[1])
+    waiting = []
+    for _ in range(8):
+        client = socket.socket()
+        client.setblocking(False)
+        client.connect_ex(("127.0.0.1", port))
+        waiting.append(client)
+    try:
+        yield port
+    finally:
+        for client in waiting:
+            client.close()
+        listener.close()
+
+
+FAILURES = ["refused", "read timeout", "proxy refused", "untrusted", "dropped", "connect timeout"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+@pytest.mark.parametrize("failure", FAILURES)
+async def test_transport_failures_are_also_the_botocore_exception_for_them(
+    server: BedrockWireServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    full_backlog: int,
+    api: str,
+    failure: str,
+) -> None:
+    # What ChatBedrockConverse lets through for the same failure: drop-in code that catches
+    # it (to fail over to another region, say) keeps working.
+    import pickle
+
+    from botocore.exceptions import (
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ProxyConnectionError,
+        ReadTimeoutError,
+        SSLError,
+    )
+
+    from langchain_bedrock_stream.testing import DropConnection
+
+    url, config = server.endpoint_url, Config(read_timeout=10, connect_timeout=10)
+    expected: type[Exception]
+    if failure == "refused":
+        url, expected = f"https://127.0.0.1:{_closed_port()}", EndpointConnectionError
+    elif failure == "read timeout":
+        server.enqueue(StreamReply(text_events(["late"]), head_delay=30))
+        config, expected = Config(read_timeout=1), ReadTimeoutError
+    elif failure == "proxy refused":
+        config = Config(proxies={"https": f"http://127.0.0.1:{_closed_port()}"})
+        expected = ProxyConnectionError
+    elif failure == "untrusted":
+        other, _ = make_certificate(tmp_path, "other")
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(other))
+        expected = SSLError
+    elif failure == "dropped":
+        server.enqueue(DropConnection())
+        expected = ConnectionClosedError
+    else:
+        url, config = f"https://127.0.0.1:{full_backlog}", Config(connect_timeout=1)
+        expected = ConnectTimeoutError
+    model = model_at(url, config=config, max_retries=0)
+    with pytest.raises(BedrockError) as caught:
+        await _call(model, api)
+    assert isinstance(caught.value, expected), type(caught.value).__mro__
+    restored = pickle.loads(pickle.dumps(caught.value))
+    assert isinstance(restored, expected) and isinstance(restored, BedrockError)
+    assert str(restored) == str(caught.value)
