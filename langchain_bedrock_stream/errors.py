@@ -82,6 +82,7 @@ __all__ = [
     "map_error",
     "map_errors",
 ]
+# Also used by the transport: ``is_event_stream``, ``not_an_event_stream``.
 
 
 def _scrub_value(value: Any) -> Any:
@@ -292,6 +293,36 @@ class IncompleteStreamError(StreamIntegrityError, ConnectionError):
     Also the builtin ``ConnectionError`` (a cut stream is a failed connection), so
     ``with_retry(retry_if_exception_type=(ConnectionError,))`` retries it.
     """
+
+
+EVENT_STREAM = "application/vnd.amazon.eventstream"
+QUOTED_BYTES = 1024
+"""How much of an unexpected answer's body an error quotes."""
+
+
+def is_event_stream(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` header allows an event-stream body (no header at all is
+    given the benefit of the doubt: the frames are checked anyway)."""
+    if not content_type:
+        return True
+    return content_type.split(";", 1)[0].strip().lower() == EVENT_STREAM
+
+
+def not_an_event_stream(
+    status: int, content_type: str | None, body: bytes, *, request_id: str | None = None
+) -> StreamIntegrityError:
+    """A streamed call answered 2xx with another kind of body (a JSON error, a proxy's or
+    load balancer's HTML page): the error names the content type and quotes the start of
+    the body (credentials masked), rather than decoding it as frames."""
+    text = body[:QUOTED_BYTES].decode("utf-8", "replace")
+    more = "..." if len(body) > QUOTED_BYTES else ""
+    return StreamIntegrityError(
+        f"HTTP {status} answer with Content-Type {content_type!r}, not an event stream "
+        f"({EVENT_STREAM}); its body begins: {text!r}{more}",
+        code="NotAnEventStream",
+        status_code=status,
+        request_id=request_id,
+    )
 
 
 class _ServiceTimeoutError(BedrockTimeoutError, _ServiceError):

@@ -734,3 +734,39 @@ async def test_transport_failures_are_also_the_botocore_exception_for_them(
     restored = pickle.loads(pickle.dumps(caught.value))
     assert isinstance(restored, expected) and isinstance(restored, BedrockError)
     assert str(restored) == str(caught.value)
+
+
+# --- a 2xx answer that is not an event stream ----------------------------------------------
+
+
+NOT_STREAMS = {
+    "json": (
+        "application/json",
+        b'{"message": "The security token included in the request is expired",'
+        b' "debug": "aws_secret_access_key=abcdEFGH1234ijkl5678"}',
+        "The security token included in the request is expired",
+    ),
+    "html": (
+        "text/html; charset=utf-8",
+        b"<html><head><title>502 Bad Gateway</title></head><body>" + b"x" * 4000 + b"</body>",
+        "<title>502 Bad Gateway</title>",
+    ),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+@pytest.mark.parametrize("kind", sorted(NOT_STREAMS))
+async def test_a_2xx_answer_that_is_not_an_event_stream_is_quoted_in_the_error(
+    server: BedrockWireServer, api: str, kind: str
+) -> None:
+    content_type, body, quoted = NOT_STREAMS[kind]
+    server.enqueue(RawReply(200, body, {"Content-Type": content_type}))
+    model = model_at(server.endpoint_url, max_retries=0)
+    with pytest.raises(BedrockError) as caught:
+        await _call(model, api)
+    message = str(caught.value)
+    assert "implausible frame" not in message
+    assert content_type in message and quoted in message
+    assert "abcdEFGH1234ijkl5678" not in message
+    assert caught.value.status_code == 200
