@@ -7,7 +7,7 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -525,12 +525,16 @@ class ChatBedrockStream(BaseChatModel):
         return self._request(self._convert_input(messages).to_messages(), stop, kwargs)
 
     def _policy(self) -> RetryPolicy:
-        return resolve_policy(
+        policy = resolve_policy(
             self.retry_policy,
             max_retries=self.max_retries,
             config=self.config,
             client=self.user_client,
         )
+        if self.rate_limiter is not None and policy.rate_limiter is None:
+            # Retries take their turn from the model's limiter, as the first attempt did.
+            policy = replace(policy, rate_limiter=self.rate_limiter)
+        return policy
 
     # --- request ---
 
