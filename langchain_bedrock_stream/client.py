@@ -56,13 +56,19 @@ class _StaticToken:
 _loader_lock = threading.Lock()
 
 
-def _new_lock_after_fork() -> None:
+forks = 0
+"""Forks this process has been through. A client built before a fork is not used after it:
+its pooled connections (socket and TLS state) are the parent's too."""
+
+
+def _after_fork_in_child() -> None:
     """A forked child has none of the parent's threads: a lock one held stays held."""
-    global _loader_lock
+    global _loader_lock, forks
     _loader_lock = threading.Lock()
+    forks += 1
 
 
-os.register_at_fork(after_in_child=_new_lock_after_fork)
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @cache

@@ -472,6 +472,9 @@ def test_a_forked_child_streams_after_the_parent_did(
             child.join()
     assert got == [("ok", TEXT)] * len(order), f"the child got {got} (then hung?)"
     assert child.exitcode == 0
+    # One connection per path in each process: the child sent nothing on the parent's
+    # kept-alive connection (its socket and TLS state are the parent's too).
+    assert server.connections_accepted == 4
 
 
 def _child_on_loop(model: ChatBedrockStream, loop: asyncio.AbstractEventLoop, results: Any) -> None:
