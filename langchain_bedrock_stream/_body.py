@@ -24,7 +24,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._chunked import Dechunker, TruncatedBody
-from .errors import StreamIntegrityError, client_raised
+from .errors import (
+    QUOTED_BYTES,
+    StreamIntegrityError,
+    client_raised,
+    is_event_stream,
+    not_an_event_stream,
+)
 
 __all__ = ["Body", "Burst", "EventsBody", "SocketBody", "open_body"]
 
@@ -302,6 +308,31 @@ def _socket_under(stream: Any) -> socket.socket | None:
     return found[1] if found else None
 
 
+def _check_content_type(response: Any, stream: Any) -> None:
+    """A 2xx answer that is not an event stream (a JSON error, an HTML page) is an error
+    quoting its body, never decoded as frames."""
+    meta = response.get("ResponseMetadata")
+    headers = meta.get("HTTPHeaders") if isinstance(meta, Mapping) else None
+    if not isinstance(headers, Mapping):
+        return
+    content_type = headers.get("content-type")
+    if is_event_stream(content_type):
+        return
+    raw = getattr(stream, "_raw_stream", None)
+    body = b""
+    with contextlib.suppress(Exception):  # what could be read is quoted; the error stands
+        body = raw.read(QUOTED_BYTES + 1) if raw is not None else b""
+    with contextlib.suppress(Exception):
+        if raw is not None:
+            raw.close()
+    raise not_an_event_stream(
+        int(meta.get("HTTPStatusCode") or 200),
+        content_type,
+        body,
+        request_id=meta.get("RequestId") or None,
+    )
+
+
 def open_body(response: Any) -> Body:
     """The fastest body available for a ``converse_stream`` response.
 
@@ -311,6 +342,7 @@ def open_body(response: Any) -> Body:
     wraps it sees every event.
     """
     stream = events_of(response)
+    _check_content_type(response, stream)
     from botocore.eventstream import EventStream
 
     if type(stream) is not EventStream:

@@ -225,6 +225,15 @@ _settings: weakref.WeakKeyDictionary[Any, HttpSettings] = weakref.WeakKeyDiction
 _settings_lock = threading.Lock()
 
 
+def _new_lock_after_fork() -> None:
+    """A forked child has none of the parent's threads: a lock one held stays held."""
+    global _settings_lock
+    _settings_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def http_settings(client: Any) -> HttpSettings:
     """What ``client.meta.config`` (and the environment) say about connections; cached."""
     try:

@@ -3,16 +3,19 @@
 asyncio's TLS runs on memory buffers, so no read, handshake or connect ever blocks the
 event loop, on any loop (selector, Proactor, uvloop). Every wait has a deadline
 (``connect_timeout`` for connect, proxy tunnel and TLS handshakes; ``read_timeout`` for each
-write and read), and ending a response early aborts its socket at once. Finished
-connections wait in a keep-alive pool of the running loop, keyed by scheme, host, port and
-proxy, at most ``max_pool_connections`` idle per key; a connection goes back only when its
-body was read to the end. Failures are raised as botocore's own exceptions (what botocore
-raises for the same failure), so ``errors.map_error`` treats both paths alike.
+write and read), meaning no progress for that long: a slow upload that keeps moving, or a
+read made late by a loop held up by other work, does not end. Ending a response early
+aborts its socket at once. Finished connections wait in a keep-alive pool of the running
+loop, keyed by scheme, host, port and proxy, at most ``max_pool_connections`` idle per
+key; a connection goes back only when its body was read to the end. Failures are raised
+as botocore's own exceptions (what botocore raises for the same failure), so
+``errors.map_error`` treats both paths alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import weakref
@@ -65,11 +68,46 @@ class HttpSettings:
 
 
 async def _within(seconds: float | None, awaitable: Awaitable[T]) -> T:
-    """``await awaitable``, raising ``TimeoutError`` after ``seconds`` (``None``: no limit)."""
+    """``await awaitable``, raising ``TimeoutError`` after ``seconds`` (``None``: no limit).
+
+    When the deadline comes due, it takes effect one pass of the loop later: bytes that
+    arrived while the loop was held up by other work are handed to their reader in the
+    same pass as the due timer, and the reader comes first (late, not failed).
+    """
     if seconds is None:
         return await awaitable
-    async with asyncio.timeout(seconds):
-        return await awaitable
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(None) as deadline:
+        due = loop.call_later(seconds, deadline.reschedule, 0.0)  # a time passed: next pass
+        try:
+            return await awaitable
+        finally:
+            due.cancel()
+
+
+_PIECE = 1 << 16
+
+
+async def _write_all(writer: asyncio.StreamWriter, data: bytes, seconds: float | None) -> None:
+    """Write ``data``; ``TimeoutError`` when no byte of it left for ``seconds``.
+
+    Written in pieces, each awaited until the transport takes more: the deadline is
+    re-armed while the transport's buffer shrinks, so a slow but moving upload of any size
+    goes through, and only a stalled one ends. (Through TLS the buffer seen here moves in
+    steps of the layer below's flow control, about 48 KiB.)
+    """
+    transport = writer.transport
+    view = memoryview(data)
+    for start in range(0, max(len(data), 1), _PIECE):
+        writer.write(view[start : start + _PIECE])
+        while True:
+            left = transport.get_write_buffer_size()
+            try:
+                await _within(seconds, writer.drain())
+                break
+            except TimeoutError:
+                if transport.get_write_buffer_size() >= left:
+                    raise
 
 
 # --- connections and the keep-alive pool ----------------------------------------------------
@@ -141,6 +179,23 @@ class _Idle:
 
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Idle] = weakref.WeakKeyDictionary()
+
+
+def _forget_pools_after_fork() -> None:
+    """A forked child must not send on the parent's kept-alive connections (the socket and
+    its TLS state are the parent's too, even on a loop object the child inherited): the
+    child starts with no idle connection. The inherited ones are kept, untouched, for the
+    child's lifetime: closing one (or letting it be collected) would send a TLS close on
+    the parent's session or unregister its socket from an epoll set the parent shares."""
+    global _pools
+    _inherited.extend(_pools.values())
+    _pools = weakref.WeakKeyDictionary()
+
+
+_inherited: list[_Idle] = []
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 async def _idle() -> _Idle:
@@ -325,7 +380,8 @@ class Response:
         self._dechunk: Dechunker | None = None
         self._left: int | None = None
         self._waiting_since: float | None = None  # loop time a read began waiting
-        self._watchdog: asyncio.TimerHandle | None = None
+        self._reads = 0  # reads begun: tells a read still waiting from the next one
+        self._watchdog: asyncio.Handle | None = None
         self.done = False
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             self._left = 0
@@ -374,6 +430,7 @@ class Response:
             return await reader.read(_READ_SIZE)
         loop = asyncio.get_running_loop()
         self._waiting_since = now = loop.time()
+        self._reads += 1
         if self._watchdog is None:
             self._watchdog = loop.call_at(now + timeout, self._watch, reader, timeout)
         try:
@@ -388,8 +445,21 @@ class Response:
             return  # not waiting: the next read sets the watchdog again
         loop = asyncio.get_running_loop()
         if loop.time() >= since + timeout:
-            reader.set_exception(TimeoutError(f"no data for {timeout} s"))
+            # Bytes that arrived while the loop was held up by other work reach the reader
+            # in this same pass, after this timer: look again once they have.
+            self._watchdog = loop.call_soon(self._expire, reader, timeout, self._reads)
         else:
+            self._watchdog = loop.call_at(since + timeout, self._watch, reader, timeout)
+
+    def _expire(self, reader: asyncio.StreamReader, timeout: float, read: int) -> None:
+        self._watchdog = None
+        since = self._waiting_since
+        if since is None or self.done:
+            return
+        if read == self._reads:  # the same read, still without a byte
+            reader.set_exception(TimeoutError(f"no data for {timeout} s"))
+        else:  # that read got its data; this one began since
+            loop = asyncio.get_running_loop()
             self._watchdog = loop.call_at(since + timeout, self._watch, reader, timeout)
 
     def _stop_watching(self) -> None:
@@ -501,10 +571,9 @@ async def _exchange(
     """Write the request, read the response head (skipping ``1xx`` interim answers)."""
     reader, writer = connection.reader, connection.writer
     try:
-        writer.write(head + body if len(body) < _READ_SIZE else head)
-        if len(body) >= _READ_SIZE:
-            writer.write(body)
-        await _within(settings.read_timeout, writer.drain())
+        await _write_all(writer, head + body if len(body) < _PIECE else head, settings.read_timeout)
+        if len(body) >= _PIECE:
+            await _write_all(writer, body, settings.read_timeout)
         while True:
             answer = _parse_head(
                 await _within(settings.read_timeout, reader.readuntil(b"\r\n\r\n"))
@@ -519,7 +588,9 @@ async def _exchange(
         raise ConnectionClosedError(endpoint_url=url) from exc
     except asyncio.LimitOverrunError as exc:
         raise ConnectionClosedError(endpoint_url=url) from exc
-    except (ConnectionResetError, BrokenPipeError) as exc:
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLError) as exc:
+        # A reset or a TLS EOF on a kept-alive connection: the server closed it as the
+        # request went out (its certificate was checked when it was opened).
         if reused:
             raise _Stale from exc
         raise ConnectionClosedError(endpoint_url=url) from exc

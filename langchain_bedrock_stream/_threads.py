@@ -18,6 +18,12 @@ loop's lateness under such bursts.
 
 ``run_in_thread``: work that waits on a network the loop cannot see (a client whose HTTP
 layer was replaced, a fake client) gets a thread of its own, so it never holds up signing.
+
+A forked child (``multiprocessing``, gunicorn ``--preload``, Celery prefork) inherits the
+pool's bookkeeping but none of its threads: the pool, its counters and its locks are built
+anew in the child (``os.register_at_fork``). And no job waits for a worker without end: one
+not started within ``START_WAIT`` seconds is dropped and its caller gets a
+``BedrockTimeoutError``.
 """
 
 from __future__ import annotations
@@ -25,13 +31,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["BURST", "PAUSE", "TURN_WAIT", "WORKERS", "run_blocking", "run_in_thread"]
+from .errors import BedrockTimeoutError
+
+__all__ = [
+    "BURST",
+    "PAUSE",
+    "START_WAIT",
+    "TURN_WAIT",
+    "WORKERS",
+    "run_blocking",
+    "run_in_thread",
+]
 
 T = TypeVar("T")
 
@@ -44,12 +61,36 @@ GIL, short enough to cost a burst little."""
 TURN_WAIT = 0.25
 """Seconds a job waits for its turn before it starts anyway (the job holding the turn is
 then waiting on something: credentials from the network, a slow ``credential_process``)."""
+START_WAIT = 120.0
+"""Seconds a job may wait for a worker before it is dropped as a timeout. Far longer than
+any queue of signings; it ends a wait for a pool that can run nothing."""
 
-_POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bedrock-prepare")
+
+def _new_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bedrock-prepare")
+
+
+_POOL = _new_pool()
 _unfinished = 0  # jobs submitted and not yet finished (or cancelled)
 _count_lock = threading.Lock()
 _turn = threading.Lock()
 _burst_began: float | None = None  # when the jobs running back to back began
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's workers, yet the inherited pool counts them
+    as idle and starts none, and a lock a worker held stays held: start afresh. (The old
+    pool is dropped, not shut down: shutting it down would wait for threads that do not
+    exist here.)"""
+    global _POOL, _unfinished, _count_lock, _turn, _burst_began
+    _POOL = _new_pool()
+    _unfinished = 0
+    _count_lock = threading.Lock()
+    _turn = threading.Lock()
+    _burst_began = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _count(change: int) -> None:
@@ -84,7 +125,8 @@ async def run_blocking(function: Callable[[], T]) -> T:
     """Await ``function()`` run in the bounded pool, with the caller's context variables.
 
     Cancelling the awaiting task drops a job still queued; one already running finishes
-    in its thread and its result is discarded.
+    in its thread and its result is discarded. A job no worker started within
+    ``START_WAIT`` seconds is dropped: ``BedrockTimeoutError``.
     """
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
@@ -95,7 +137,24 @@ async def run_blocking(function: Callable[[], T]) -> T:
         _count(-1)
         raise
     job.add_done_callback(_finished)
-    return await asyncio.wrap_future(job, loop=loop)
+    dropped = False
+
+    def drop() -> None:
+        nonlocal dropped
+        dropped = job.cancel()  # succeeds only for a job no worker has started
+
+    overdue = loop.call_later(START_WAIT, drop)
+    try:
+        return await asyncio.wrap_future(job, loop=loop)
+    except asyncio.CancelledError:
+        if dropped:
+            raise BedrockTimeoutError(
+                f"no worker of the request-signing pool started the job within {START_WAIT} s",
+                code="Timeout",
+            ) from None
+        raise
+    finally:
+        overdue.cancel()
 
 
 async def run_in_thread(function: Callable[[], T]) -> T:

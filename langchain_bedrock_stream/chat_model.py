@@ -7,7 +7,7 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -20,6 +20,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
+from . import client as client_module
 from . import pricing
 from ._threads import run_blocking
 from .accumulator import Accumulator, Delta, StreamResponse
@@ -282,6 +283,7 @@ class ChatBedrockStream(BaseChatModel):
 
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _client_cache: Any = PrivateAttr(default=None)
+    _client_forks: int = PrivateAttr(default=0)  # client.forks when the client was built
     _explicit_fields: Any = PrivateAttr(default=None)
     _folded_fields: Any = PrivateAttr(default=None)
     """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
@@ -448,7 +450,12 @@ class ChatBedrockStream(BaseChatModel):
     def _get_client(self) -> Any:
         if self.user_client is not None:
             return self.user_client
-        if self._client_cache is None:
+        if self._client_cache is None or self._client_forks != client_module.forks:
+            if self._client_forks != client_module.forks:
+                # A forked child: its own client (the parent's pooled connections are the
+                # parent's), and its own lock (one held at the fork stays held).
+                self._client_lock = threading.Lock()
+                self._client_cache, self._client_forks = None, client_module.forks
             with self._client_lock:
                 if self._client_cache is None:
                     self._client_cache = self._new_client()
@@ -460,7 +467,7 @@ class ChatBedrockStream(BaseChatModel):
         a ``credential_process`` runs then)."""
         if self.user_client is not None:
             return self.user_client
-        if self._client_cache is not None:
+        if self._client_cache is not None and self._client_forks == client_module.forks:
             return self._client_cache
         return await run_blocking(self._get_client)
 
@@ -525,12 +532,16 @@ class ChatBedrockStream(BaseChatModel):
         return self._request(self._convert_input(messages).to_messages(), stop, kwargs)
 
     def _policy(self) -> RetryPolicy:
-        return resolve_policy(
+        policy = resolve_policy(
             self.retry_policy,
             max_retries=self.max_retries,
             config=self.config,
             client=self.user_client,
         )
+        if self.rate_limiter is not None and policy.rate_limiter is None:
+            # Retries take their turn from the model's limiter, as the first attempt did.
+            policy = replace(policy, rate_limiter=self.rate_limiter)
+        return policy
 
     # --- request ---
 

@@ -7,6 +7,7 @@ registered for redaction.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -53,6 +54,21 @@ class _StaticToken:
 
 
 _loader_lock = threading.Lock()
+
+
+forks = 0
+"""Forks this process has been through. A client built before a fork is not used after it:
+its pooled connections (socket and TLS state) are the parent's too."""
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's threads: a lock one held stays held."""
+    global _loader_lock, forks
+    _loader_lock = threading.Lock()
+    forks += 1
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @cache

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
@@ -34,6 +35,7 @@ from botocore.exceptions import (
     IncompleteReadError,
     NoAuthTokenError,
     NoCredentialsError,
+    ProxyConnectionError,
     ReadTimeoutError,
     SSLError,
     SSOError,
@@ -80,6 +82,7 @@ __all__ = [
     "map_error",
     "map_errors",
 ]
+# Also used by the transport: ``is_event_stream``, ``not_an_event_stream``.
 
 
 def _scrub_value(value: Any) -> Any:
@@ -292,12 +295,116 @@ class IncompleteStreamError(StreamIntegrityError, ConnectionError):
     """
 
 
+EVENT_STREAM = "application/vnd.amazon.eventstream"
+QUOTED_BYTES = 1024
+"""How much of an unexpected answer's body an error quotes."""
+
+
+def is_event_stream(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` header allows an event-stream body (no header at all is
+    given the benefit of the doubt: the frames are checked anyway)."""
+    if not content_type:
+        return True
+    return content_type.split(";", 1)[0].strip().lower() == EVENT_STREAM
+
+
+def not_an_event_stream(
+    status: int, content_type: str | None, body: bytes, *, request_id: str | None = None
+) -> StreamIntegrityError:
+    """A streamed call answered 2xx with another kind of body (a JSON error, a proxy's or
+    load balancer's HTML page): the error names the content type and quotes the start of
+    the body (credentials masked), rather than decoding it as frames."""
+    text = body[:QUOTED_BYTES].decode("utf-8", "replace")
+    more = "..." if len(body) > QUOTED_BYTES else ""
+    return StreamIntegrityError(
+        f"HTTP {status} answer with Content-Type {content_type!r}, not an event stream "
+        f"({EVENT_STREAM}); its body begins: {text!r}{more}",
+        code="NotAnEventStream",
+        status_code=status,
+        request_id=request_id,
+    )
+
+
 class _ServiceTimeoutError(BedrockTimeoutError, _ServiceError):
     """A timeout Bedrock reported (``ModelTimeoutException``, HTTP 408): also a ``ClientError``."""
 
 
 class _ServiceConnectionError(BedrockConnectionError, _ServiceError):
     """A connection failure Bedrock reported as an HTTP error: also a ``ClientError``."""
+
+
+# Transport failures are also the botocore exception the same failure raises through boto3
+# (what ``ChatBedrockConverse`` lets through), so drop-in code that catches
+# ``EndpointConnectionError`` to fail over keeps working. Named at module level: they pickle
+# as themselves.
+
+
+class _TransportError(BedrockError):
+    """A transport failure that is also botocore's exception for it: ``kwargs`` as botocore
+    keeps them (values that are not plain data as text, so the error pickles)."""
+
+    kwargs: dict[str, Any]
+
+    def _take_kwargs(self, error: BaseException) -> None:
+        kwargs = getattr(error, "kwargs", None) or {}
+        self.kwargs = {
+            name: value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+            for name, value in kwargs.items()
+        }
+
+
+class _EndpointConnectionError(_TransportError, BedrockConnectionError, EndpointConnectionError):
+    """Bedrock could not be reached; also botocore's ``EndpointConnectionError``."""
+
+
+class _ConnectTimeoutError(_TransportError, BedrockTimeoutError, ConnectTimeoutError):
+    """Connecting timed out; also botocore's ``ConnectTimeoutError``."""
+
+
+class _ReadTimeoutError(_TransportError, BedrockTimeoutError, ReadTimeoutError):
+    """No data for ``read_timeout``; also botocore's ``ReadTimeoutError``."""
+
+
+class _ProxyConnectionError(_TransportError, BedrockConnectionError, ProxyConnectionError):
+    """The proxy could not be reached or refused; also botocore's ``ProxyConnectionError``."""
+
+
+class _SSLError(_TransportError, BedrockConnectionError, SSLError):
+    """TLS failed; also botocore's ``SSLError``."""
+
+
+class _ConnectionClosedError(_TransportError, BedrockConnectionError, ConnectionClosedError):
+    """The connection closed before or during the answer; also botocore's
+    ``ConnectionClosedError``."""
+
+
+_AS_BOTOCORE: tuple[tuple[type[BotoCoreError], type[_TransportError]], ...] = (
+    (ConnectTimeoutError, _ConnectTimeoutError),
+    (ReadTimeoutError, _ReadTimeoutError),
+    (ProxyConnectionError, _ProxyConnectionError),
+    (SSLError, _SSLError),
+    (EndpointConnectionError, _EndpointConnectionError),
+    (ConnectionClosedError, _ConnectionClosedError),
+)
+"""Most specific first (``ConnectTimeoutError`` is also a botocore ``ConnectionError``)."""
+
+
+def _transport_class(error: BaseException, base: type[BedrockError]) -> type[BedrockError]:
+    """``base``, or the class that is both ``base`` and the botocore class of ``error``."""
+    for botocore_class, ours in _AS_BOTOCORE:
+        if isinstance(error, botocore_class) and issubclass(ours, base):
+            return ours
+    return base
+
+
+def _transport_error(
+    base: type[BedrockError], error: BaseException, message: str, **fields: Any
+) -> BedrockError:
+    cls = _transport_class(error, base)
+    mapped = cls(message, **fields)
+    if isinstance(mapped, _TransportError):
+        mapped._take_kwargs(error)
+    return mapped
 
 
 _SERVICE_VARIANTS: dict[type[BedrockError], type[_ServiceError]] = {
@@ -434,6 +541,47 @@ def _seconds_until(when: Any, date: Any) -> float | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         now = time.time()
     return target - now
+
+
+_CERTIFICATE_HINTS = (
+    "certificate verify failed",
+    "certificate_verify_failed",
+    "hostname mismatch",
+    "doesn't match",
+    "does not match",
+    "self signed certificate",
+    "self-signed certificate",
+    "unable to get local issuer certificate",
+    "certificate has expired",
+    "certificate is not yet valid",
+)
+
+
+def certificate_rejected(error: BaseException) -> bool:
+    """Whether a TLS failure is the peer's certificate failing verification (the same
+    again on every attempt), rather than the connection failing during TLS (an EOF, a
+    reset: worth a retry). Looks through the chained and wrapped errors (botocore's
+    ``SSLError`` keeps urllib3's, which keeps the ``ssl`` module's)."""
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        if isinstance(current, BaseException):
+            text = str(current).lower()
+            if any(hint in text for hint in _CERTIFICATE_HINTS):
+                return True
+            kwargs = getattr(current, "kwargs", None)
+            if isinstance(kwargs, dict):
+                pending.append(kwargs.get("error"))
+            pending.extend((current.__cause__, current.__context__))
+            pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+            pending.append(getattr(current, "reason", None))
+    return False
 
 
 _CREDENTIAL_ERRORS = (
@@ -596,16 +744,20 @@ def map_error(error: BaseException, *, model_id: str | None, region: str | None)
             mapped = cls(message, **fields)
         return mapped
     if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
-        return BedrockTimeoutError(str(error), code="Timeout", **where)
+        return _transport_error(BedrockTimeoutError, error, str(error), code="Timeout", **where)
     if isinstance(
         error,
         (EndpointConnectionError, ConnectionClosedError, ConnectionError, IncompleteReadError),
     ):
-        return BedrockConnectionError(str(error), code="ConnectionError", **where)
+        return _transport_error(
+            BedrockConnectionError, error, str(error), code="ConnectionError", **where
+        )
     if isinstance(error, BotocoreConnectionError):  # TLS and proxy failures
-        failed = BedrockConnectionError(str(error), code=type(error).__name__, **where)
-        if isinstance(error, SSLError):  # a certificate problem: the same again next time
-            failed.is_retryable = False
+        failed = _transport_error(
+            BedrockConnectionError, error, str(error), code=type(error).__name__, **where
+        )
+        if isinstance(error, SSLError) and certificate_rejected(error):
+            failed.is_retryable = False  # the same certificate again next time
         return failed
     if isinstance(error, NoCredentialsError):
         return BedrockAuthenticationError(

@@ -19,11 +19,12 @@ Both limiters are LangChain ``BaseRateLimiter`` s::
         model="us.amazon.nova-micro-v1:0",
         rate_limiter=limiter,
         callbacks=[limiter.feedback()],
-        max_retries=0,  # throttled calls come back to the shared bucket, not a private retry
     )
 
-Without the feedback handler only requests per minute are limited (plus
-``tokens_per_request`` as an estimate).
+The model's own retries take their turn from the bucket too (``RetryPolicy.rate_limiter``),
+and each retried throttle is reported to it. Without the feedback handler only requests per
+minute are limited (plus ``tokens_per_request`` as an estimate), and only retried throttles
+slow the bucket down.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from botocore.config import Config
+from langchain_core.exceptions import ModelRateLimitError
+from langchain_core.rate_limiters import BaseRateLimiter
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
 from .errors import BedrockError
@@ -37,6 +39,13 @@ class RetryPolicy:
     wait. No retry starts once ``max_elapsed`` seconds (attempts plus waits) would be
     exceeded. ``sleep`` replaces the wait itself (tests pass a recorder; by default a
     cancellable wait).
+
+    ``rate_limiter`` (a LangChain ``BaseRateLimiter``, e.g. the model's own): every retry
+    takes its turn from it after the backoff, as the first attempt did, so a shared quota
+    holds under retries too; a throttled attempt that is retried is reported to a limiter
+    that takes reports (``record_throttle``, as :class:`~.ratelimit.LocalRateLimiter` and
+    :class:`~.ratelimit.RayRateLimiter` do; the attempt that ends the call is left to the
+    limiter's feedback handler).
     """
 
     max_retries: int = 3
@@ -45,6 +54,7 @@ class RetryPolicy:
     max_elapsed: float = 60.0
     jitter: bool = True
     sleep: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
+    rate_limiter: BaseRateLimiter | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -72,10 +82,13 @@ class RetryPolicy:
         cuts a wait short (the call is being cancelled).
         """
         attempts = 0
+        limiter = self.rate_limiter
 
         def counted() -> T:
             nonlocal attempts
             attempts += 1
+            if attempts > 1 and limiter is not None:
+                limiter.acquire(blocking=True)
             return function()
 
         def sleep(seconds: float) -> None:
@@ -87,7 +100,7 @@ class RetryPolicy:
                 time.sleep(seconds)
 
         try:
-            return Retrying(**self._rules(what), sleep=sleep)(counted)
+            return Retrying(**self._rules(what, self._report_sync), sleep=sleep)(counted)
         except BedrockError as exc:
             self._gave_up(what, exc, attempts)
             raise
@@ -96,10 +109,17 @@ class RetryPolicy:
         """``call`` for the event loop: the same rules; waits are ``asyncio.sleep`` (a
         cancelled task stops waiting at once)."""
         attempts = 0
+        limiter = self.rate_limiter
+        throttles: list[BaseException] = []
 
         async def counted() -> T:
             nonlocal attempts
             attempts += 1
+            if attempts > 1 and limiter is not None:
+                if throttles:  # reported off the loop: a shared limiter may ask the network
+                    throttles.clear()
+                    await asyncio.get_running_loop().run_in_executor(None, self._report_now)
+                await limiter.aacquire(blocking=True)
             return await function()
 
         async def sleep(seconds: float) -> None:
@@ -109,7 +129,8 @@ class RetryPolicy:
                 await asyncio.sleep(seconds)
 
         try:
-            return await AsyncRetrying(**self._rules(what), sleep=sleep)(counted)
+            rules = self._rules(what, throttles.append)
+            return await AsyncRetrying(**rules, sleep=sleep)(counted)
         except BedrockError as exc:
             self._gave_up(what, exc, attempts)
             raise
@@ -126,8 +147,24 @@ class RetryPolicy:
                 extra={"bedrock_attempts": attempts, "bedrock_error_code": exc.code},
             )
 
-    def _rules(self, what: str) -> dict[str, Any]:
-        """What is retried, when to stop, how long to wait, what to log (sync and async)."""
+    def _report_sync(self, error: BaseException) -> None:
+        self._report_now()
+
+    def _report_now(self) -> None:
+        """Tell the rate limiter Bedrock throttled an attempt, if it takes reports."""
+        record = getattr(self.rate_limiter, "record_throttle", None)
+        if callable(record):
+            try:
+                record()
+            except Exception as exc:  # a report lost costs pacing, not the call
+                logger.debug("rate limiter did not take the throttle report: %r", exc)
+
+    def _rules(
+        self, what: str, throttled: Callable[[BaseException], None] | None = None
+    ) -> dict[str, Any]:
+        """What is retried, when to stop, how long to wait, what to log (sync and async);
+        ``throttled`` hears of each throttled attempt that is retried, when a rate limiter
+        takes reports."""
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
@@ -142,6 +179,12 @@ class RetryPolicy:
 
         def log(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
+            if (
+                throttled is not None
+                and self.rate_limiter is not None
+                and isinstance(error, ModelRateLimitError)
+            ):
+                throttled(error)
             pause = state.next_action.sleep if state.next_action else 0.0
             logger.warning(
                 "%s: attempt %d of %d failed, retrying in %.3fs: %s",

@@ -35,7 +35,15 @@ from .accumulator import (
     Delta,
     StreamResponse,
 )
-from .errors import BedrockConnectionError, BedrockError, IncompleteStreamError, map_errors
+from .errors import (
+    QUOTED_BYTES,
+    BedrockConnectionError,
+    BedrockError,
+    IncompleteStreamError,
+    is_event_stream,
+    map_errors,
+    not_an_event_stream,
+)
 from .retry import RetryPolicy, botocore_in_our_place
 from .telemetry import CallSpan, traced
 
@@ -287,6 +295,8 @@ class _Session:
         self._opened(response)
         if response.status != 200:
             await _raise_for_answer(self.client, prepared, response)
+        if not is_event_stream(response.headers.get("content-type")):
+            await _raise_not_an_event_stream(response)
         return response
 
     # -- reading --
@@ -549,6 +559,23 @@ async def _raise_for_answer(client: Any, prepared: Prepared, response: Response)
         response.close()
     raise_for_answer(client, prepared.operation, response.status, response.headers, body)
     raise AssertionError("unreachable")
+
+
+async def _raise_not_an_event_stream(response: Response) -> NoReturn:
+    """A 200 answer to a streamed call with another kind of body: quote its start."""
+    parts: list[bytes] = []
+    try:
+        with contextlib.suppress(Exception):  # what could be read is quoted; the error stands
+            while sum(map(len, parts)) <= QUOTED_BYTES and (data := await response.read()):
+                parts.append(data)
+    finally:
+        response.close()
+    raise not_an_event_stream(
+        response.status,
+        response.headers.get("content-type"),
+        b"".join(parts),
+        request_id=response.headers.get("x-amzn-requestid"),
+    )
 
 
 def response_request_id(response: Any) -> str | None:

@@ -144,8 +144,10 @@ def test_foreign_failures_leave_as_bedrock_errors_chained_to_the_original(
     with pytest.raises(BedrockError) as caught, boundary:
         raise error
     mapped = caught.value
+    # Service errors are also ClientErrors, transport failures also botocore's class for them.
     assert type(mapped) is expected or (
-        isinstance(mapped, expected) and type(mapped).__name__.startswith("_Service")
+        isinstance(mapped, expected)
+        and (type(mapped).__name__.startswith("_Service") or isinstance(mapped, type(error)))
     ), type(mapped)
     assert mapped.model_id == MODEL and mapped.region == "us-east-1"
     assert mapped.request_id is not None
@@ -364,3 +366,34 @@ def test_a_pickled_error_keeps_the_partial_answer_attempts_and_the_rest(
     assert copy.response == error.response
     assert copy.operation_name == error.operation_name
     assert str(copy) == str(error)
+
+
+def _tls_failure(reason: BaseException) -> BaseException:
+    """What botocore raises for a TLS failure: its ``SSLError`` around urllib3's."""
+    import urllib3.exceptions
+    from botocore.exceptions import SSLError as BotocoreSSLError
+
+    wrapped = urllib3.exceptions.SSLError(reason)
+    wrapped.__cause__ = reason
+    return BotocoreSSLError(
+        endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com", error=wrapped
+    )
+
+
+def test_a_tls_eof_or_reset_is_retried_and_a_rejected_certificate_is_final() -> None:
+    # botocore retries every SSLError; a certificate that failed verification fails the
+    # same way on every attempt, so only that one is final here.
+    import ssl
+
+    from langchain_bedrock_stream import BedrockConnectionError
+    from langchain_bedrock_stream.errors import map_error
+
+    eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)")
+    reset = ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac")
+    rejected = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+    )
+    for reason, retried in ((eof, True), (reset, True), (rejected, False)):
+        mapped = map_error(_tls_failure(reason), model_id="m", region="us-east-1")
+        assert isinstance(mapped, BedrockConnectionError)
+        assert mapped.is_retryable is retried, reason

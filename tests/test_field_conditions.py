@@ -418,3 +418,358 @@ async def test_invoke_and_ainvoke_over_tls(server: BedrockWireServer) -> None:
     assert (await model.ainvoke("go")).text == TEXT
     assert (await asyncio.to_thread(model.invoke, "go")).text == TEXT
     assert [r.operation for r in server.requests] == ["converse-stream"] * 2
+
+
+# --- forked workers (multiprocessing, gunicorn --preload, Celery prefork) --------------------
+
+
+def _child_calls(model: ChatBedrockStream, order: tuple[str, ...], results: Any) -> None:
+    """In a forked child: one call per entry of ``order``; what each returned, or its error."""
+    try:
+        for api in order:
+            if api == "stream":
+                results.put(("ok", "".join(chunk.text for chunk in model.stream("go"))))
+            else:
+                results.put(("ok", asyncio.run(astream_text(model))))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        results.put(("error", repr(exc)))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("order", [("stream", "astream"), ("astream", "stream")])
+def test_a_forked_child_streams_after_the_parent_did(
+    server: BedrockWireServer, order: tuple[str, ...]
+) -> None:
+    # The parent uses both paths (which starts the signing pool's workers and fills the
+    # keep-alive pools), then forks: the child inherits that state, not the threads.
+    import multiprocessing
+    import warnings
+
+    for _ in range(4):
+        server.enqueue(StreamReply(text_events(PIECES), batch=5))
+    model = model_at(server.endpoint_url, config=Config(read_timeout=10, connect_timeout=5))
+    for api in order:
+        if api == "stream":
+            assert "".join(_stream_sync(model)) == TEXT
+        else:
+            assert asyncio.run(astream_text(model)) == TEXT
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    with warnings.catch_warnings():  # forking a process with threads: the point of the test
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = context.Process(target=_child_calls, args=(model, order[::-1], results))
+        child.start()
+    got: list[tuple[str, str]] = []
+    try:
+        while len(got) < len(order):
+            got.append(results.get(timeout=30))
+    except Exception:  # queue.Empty: the child said nothing more within 30 s
+        pass
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    assert got == [("ok", TEXT)] * len(order), f"the child got {got} (then hung?)"
+    assert child.exitcode == 0
+    # One connection per path in each process: the child sent nothing on the parent's
+    # kept-alive connection (its socket and TLS state are the parent's too).
+    assert server.connections_accepted == 4
+
+
+def _child_on_loop(model: ChatBedrockStream, loop: asyncio.AbstractEventLoop, results: Any) -> None:
+    try:
+        results.put(("ok", loop.run_until_complete(astream_text(model))))
+    except BaseException as exc:
+        results.put(("error", repr(exc)))
+
+
+@pytest.mark.timeout(120)
+def test_a_forked_child_on_the_parents_loop_opens_its_own_connection(
+    server: BedrockWireServer,
+) -> None:
+    # A parent that keeps one loop for its async calls (run_until_complete) forks; the
+    # child goes on with that loop object. The parent's kept-alive connection (socket and
+    # TLS state shared with the parent) must not carry the child's request.
+    import multiprocessing
+    import warnings
+
+    for _ in range(2):
+        server.enqueue(StreamReply(text_events(PIECES), batch=5))
+    model = model_at(server.endpoint_url, config=Config(read_timeout=10, connect_timeout=5))
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(astream_text(model)) == TEXT
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child = context.Process(target=_child_on_loop, args=(model, loop, results))
+            child.start()
+        try:
+            got = results.get(timeout=30)
+        finally:
+            child.join(10)
+            if child.is_alive():
+                child.kill()
+                child.join()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+    assert got == ("ok", TEXT)
+    assert server.connections_accepted == 2
+
+
+# --- deadlines mean "no progress for that long" ----------------------------------------------
+
+
+def _images_prompt(count: int, size: int) -> Any:
+    """A user message with ``count`` PNG images of ``size`` bytes each (random pixels)."""
+    import base64
+    import os
+    import struct
+
+    from langchain_core.messages import HumanMessage
+
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", 64, 64)
+    blocks: list[Any] = [{"type": "text", "text": "describe"}]
+    for _ in range(count):
+        data = header + os.urandom(size - len(header))
+        blocks.append(
+            {"type": "image", "base64": base64.b64encode(data).decode(), "mime_type": "image/png"}
+        )
+    return [HumanMessage(content=blocks)]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+async def test_a_slow_but_moving_upload_outlasts_the_read_timeout(
+    server: BedrockWireServer, api: str
+) -> None:
+    # Five 2.9 MB images (19 MB of JSON) over an uplink of about 5 MB/s: the upload takes
+    # longer than read_timeout, yet bytes leave all the time. (A loopback socket's kernel
+    # buffer takes up to 4 MB at once: it drains well within read_timeout.)
+    prompt = _images_prompt(5, 2_900_000)
+    server.enqueue(StreamReply(text_events(PIECES), batch=5))
+    with TcpRelay(server.port, upload=(65536, 0.0125)) as relay:
+        model = model_at(relay.endpoint_url(), config=Config(read_timeout=2), max_retries=0)
+        if api == "stream":
+            chunks = await asyncio.to_thread(lambda: list(model.stream(prompt)))
+        else:
+            chunks = [chunk async for chunk in model.astream(prompt)]
+    assert "".join(chunk.text for chunk in chunks) == TEXT
+    assert len(server.requests) == 1
+
+
+@pytest.mark.timeout(60)
+async def test_a_loop_held_up_while_data_arrives_makes_reads_late_not_failed(
+    server: BedrockWireServer,
+) -> None:
+    # An event every 50 ms; twice the loop is held for 2.5 s by other work (read_timeout 1):
+    # the data that arrived meanwhile is there when the loop runs again.
+    import time
+
+    pieces = [f"p{i} " for i in range(120)]  # 6 s of answer: reads go on after each hold
+    server.enqueue(StreamReply(text_events(pieces), delay=0.05))
+    model = model_at(server.endpoint_url, config=Config(read_timeout=1), max_retries=0)
+    loop = asyncio.get_running_loop()
+    received: list[str] = []
+    async for chunk in model.astream("go"):
+        received.append(chunk.text)
+        if len(received) in (3, 10):
+            loop.call_soon(time.sleep, 2.5)
+    assert "".join(received) == "".join(pieces)
+
+
+# --- a kept-alive connection closed while the next request is being written -----------------
+
+
+class _ClosingRelay(TcpRelay):
+    """A relay that closes its first connection (a FIN both ways, no TLS close) once the
+    client has sent more than ``cut_after`` bytes on it: the server going away from a
+    kept-alive connection while the next request is on its way. Later connections pass."""
+
+    def __init__(self, target_port: int, cut_after: int) -> None:
+        super().__init__(target_port)
+        self.cut_after = cut_after
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self.lock:
+            self._connections += 1
+            first = self._connections == 1
+        if not first:
+            await super().handle(reader, writer)
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        sent = 0
+
+        async def upward() -> None:
+            nonlocal sent
+            while data := await reader.read(65536):
+                sent += len(data)
+                if sent > self.cut_after:
+                    return
+                up_writer.write(data)
+                await up_writer.drain()
+
+        async def downward() -> None:
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+
+        down = asyncio.ensure_future(downward())
+        try:
+            await upward()
+        finally:
+            down.cancel()
+            await asyncio.gather(down, return_exceptions=True)
+            writer.close()
+            up_writer.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+async def test_a_kept_alive_connection_closed_while_the_next_request_is_written_is_retried(
+    server: BedrockWireServer, api: str
+) -> None:
+    prompt = _images_prompt(1, 1_500_000)
+    server.enqueue(StreamReply(text_events(["first"])), StreamReply(text_events(PIECES)))
+    with _ClosingRelay(server.port, cut_after=200_000) as relay:
+        model = model_at(relay.endpoint_url(), config=Config(read_timeout=10), max_retries=1)
+        if api == "stream":
+            first = await asyncio.to_thread(_stream_sync, model)
+            second = await asyncio.to_thread(lambda: [c.text for c in model.stream(prompt)])
+        else:
+            first = await _stream_async(model)
+            second = [chunk.text async for chunk in model.astream(prompt)]
+    assert server.connections_accepted == 2
+    assert "".join(first) == "first"
+    assert "".join(second) == TEXT
+
+
+# --- transport failures are also botocore's exceptions for them -------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A port whose listen queue is full: a new connection is never answered."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = int(listener.getsockname()[1])
+    waiting = []
+    for _ in range(8):
+        client = socket.socket()
+        client.setblocking(False)
+        client.connect_ex(("127.0.0.1", port))
+        waiting.append(client)
+    try:
+        yield port
+    finally:
+        for client in waiting:
+            client.close()
+        listener.close()
+
+
+FAILURES = ["refused", "read timeout", "proxy refused", "untrusted", "dropped", "connect timeout"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+@pytest.mark.parametrize("failure", FAILURES)
+async def test_transport_failures_are_also_the_botocore_exception_for_them(
+    server: BedrockWireServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    full_backlog: int,
+    api: str,
+    failure: str,
+) -> None:
+    # What ChatBedrockConverse lets through for the same failure: drop-in code that catches
+    # it (to fail over to another region, say) keeps working.
+    import pickle
+
+    from botocore.exceptions import (
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ProxyConnectionError,
+        ReadTimeoutError,
+        SSLError,
+    )
+
+    from langchain_bedrock_stream.testing import DropConnection
+
+    url, config = server.endpoint_url, Config(read_timeout=10, connect_timeout=10)
+    expected: type[Exception]
+    if failure == "refused":
+        url, expected = f"https://127.0.0.1:{_closed_port()}", EndpointConnectionError
+    elif failure == "read timeout":
+        server.enqueue(StreamReply(text_events(["late"]), head_delay=30))
+        config, expected = Config(read_timeout=1), ReadTimeoutError
+    elif failure == "proxy refused":
+        config = Config(proxies={"https": f"http://127.0.0.1:{_closed_port()}"})
+        expected = ProxyConnectionError
+    elif failure == "untrusted":
+        other, _ = make_certificate(tmp_path, "other")
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(other))
+        expected = SSLError
+    elif failure == "dropped":
+        server.enqueue(DropConnection())
+        expected = ConnectionClosedError
+    else:
+        url, config = f"https://127.0.0.1:{full_backlog}", Config(connect_timeout=1)
+        expected = ConnectTimeoutError
+    model = model_at(url, config=config, max_retries=0)
+    with pytest.raises(BedrockError) as caught:
+        await _call(model, api)
+    assert isinstance(caught.value, expected), type(caught.value).__mro__
+    restored = pickle.loads(pickle.dumps(caught.value))
+    assert isinstance(restored, expected) and isinstance(restored, BedrockError)
+    assert str(restored) == str(caught.value)
+
+
+# --- a 2xx answer that is not an event stream ----------------------------------------------
+
+
+NOT_STREAMS = {
+    "json": (
+        "application/json",
+        b'{"message": "The security token included in the request is expired",'
+        b' "debug": "aws_secret_access_key=abcdEFGH1234ijkl5678"}',
+        "The security token included in the request is expired",
+    ),
+    "html": (
+        "text/html; charset=utf-8",
+        b"<html><head><title>502 Bad Gateway</title></head><body>" + b"x" * 4000 + b"</body>",
+        "<title>502 Bad Gateway</title>",
+    ),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+@pytest.mark.parametrize("kind", sorted(NOT_STREAMS))
+async def test_a_2xx_answer_that_is_not_an_event_stream_is_quoted_in_the_error(
+    server: BedrockWireServer, api: str, kind: str
+) -> None:
+    content_type, body, quoted = NOT_STREAMS[kind]
+    server.enqueue(RawReply(200, body, {"Content-Type": content_type}))
+    model = model_at(server.endpoint_url, max_retries=0)
+    with pytest.raises(BedrockError) as caught:
+        await _call(model, api)
+    message = str(caught.value)
+    assert "implausible frame" not in message
+    assert content_type in message and quoted in message
+    assert "abcdEFGH1234ijkl5678" not in message
+    assert caught.value.status_code == 200

@@ -294,6 +294,39 @@ def test_a_throttled_call_slows_the_bucket() -> None:
         assert len(server.requests) == 2
 
 
+@pytest.mark.parametrize("api", ["invoke", "stream", "ainvoke", "astream"])
+async def test_the_models_own_retries_take_their_turn_from_the_bucket(api: str) -> None:
+    # Two throttles, then the answer: with the model's default retries (no max_retries=0),
+    # each retry takes a request from the shared bucket as the first attempt did, and the
+    # retried throttles slow the bucket (the feedback handler reports only the last error).
+    from langchain_bedrock_stream import RetryPolicy
+
+    throttled = ErrorReply(429, "ThrottlingException", "Too many requests, please wait.")
+    with BedrockWireServer([throttled, throttled], responder=answering(["ok"], 3)) as server:
+        limiter = LocalRateLimiter(RateLimits(requests_per_minute=6000, settle=0))
+        model = ChatBedrockStream(
+            model=MODEL,
+            region_name="us-east-1",
+            endpoint_url=server.endpoint_url,
+            rate_limiter=limiter,
+            callbacks=[limiter.feedback()],
+            retry_policy=RetryPolicy(initial_delay=0.01, jitter=False),
+        )
+        if api == "invoke":
+            text = model.invoke("go").text
+        elif api == "stream":
+            text = "".join(chunk.text for chunk in model.stream("go"))
+        elif api == "ainvoke":
+            text = (await model.ainvoke("go")).text
+        else:
+            text = "".join([chunk.text async for chunk in model.astream("go")])
+        assert text == "ok"
+        assert len(server.requests) == 3
+    state = limiter.state()
+    assert state.granted == 3  # the call and its two retries
+    assert (state.throttles, state.slowdowns) == (2, 2)
+
+
 def test_reported_usage_holds_back_the_next_call() -> None:
     # Each answer uses 10 tokens; the bucket holds 10 and refills 10 a second, on a clock
     # that stands still until the test moves it.

@@ -73,15 +73,9 @@ def recording(name: str) -> tuple[Recorded, ...]:
 
 
 def normalise_recorded(body: dict[str, Any]) -> dict[str, Any]:
-    """The recorded body without the empty member the recording client always sent.
-
-    langchain-aws sends ``"system": []`` on every request; ``build_request`` omits an empty
-    system prompt, which Bedrock treats the same way. Both send ``"inferenceConfig": {}``.
-    """
-    out = dict(body)
-    if out.get("system") == []:
-        del out["system"]
-    return out
+    """The recorded body as ``build_request`` makes it: the same members (both send
+    ``"system": []`` without a system prompt and ``"inferenceConfig": {}``)."""
+    return dict(body)
 
 
 def on_the_wire(value: Any) -> Any:

@@ -1296,6 +1296,7 @@ def test_minimal_request_omits_empty_members() -> None:
     assert request == {
         "modelId": "us.amazon.nova-micro-v1:0",
         "messages": [user({"text": "Hi"})],
+        "system": [],  # always sent, as ChatBedrockConverse does
         "inferenceConfig": {},  # always sent, as ChatBedrockConverse does
     }
     assert_valid(request)

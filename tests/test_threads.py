@@ -117,3 +117,26 @@ async def test_a_failing_job_raises_in_the_caller_and_gives_back_its_turn() -> N
         await run_blocking(fails)
     assert not _threads._turn.locked()
     assert await run_blocking(lambda: 7) == 7
+
+
+async def test_a_job_no_worker_starts_is_a_timeout_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every worker is busy waiting on something that does not come: a further job is
+    # dropped after START_WAIT as a typed timeout, and never runs.
+    from langchain_bedrock_stream import BedrockTimeoutError
+
+    monkeypatch.setattr(_threads, "START_WAIT", 0.5)
+    release = threading.Event()
+    ran = threading.Event()
+    blockers = [
+        asyncio.ensure_future(run_blocking(lambda: release.wait(30))) for _ in range(WORKERS)
+    ]
+    try:
+        with pytest.raises(BedrockTimeoutError, match="signing pool"):
+            await asyncio.wait_for(run_blocking(ran.set), 10)
+    finally:
+        release.set()
+        await asyncio.gather(*blockers)
+    await settled()
+    assert not ran.is_set()

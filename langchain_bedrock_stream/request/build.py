@@ -137,12 +137,12 @@ def build_request(
 ) -> dict[str, Any]:
     """Build the kwargs of ``client.converse(**req)`` / ``client.converse_stream(**req)``.
 
-    ``system`` is omitted when empty, every other member but ``inferenceConfig`` when not
-    given; ``inferenceConfig`` is always sent (``{}`` when empty, as ChatBedrockConverse
-    sends it, so code reading ``request["inferenceConfig"]`` finds it). ``inference_config``
-    and ``guardrail_config`` take Converse (camelCase) keys or their snake_case names (a
-    single stop sequence may be a string); ``service_tier`` and ``performance_config`` take
-    a plain string (``"flex"``, ``"optimized"``) too.
+    ``system`` and ``inferenceConfig`` are always sent (``[]`` and ``{}`` when empty, as
+    ChatBedrockConverse sends them, so a request captured from it matches and code reading
+    ``request["inferenceConfig"]`` finds it); every other member is omitted when not
+    given. ``inference_config`` and ``guardrail_config`` take Converse (camelCase) keys or
+    their snake_case names (a single stop sequence may be a string); ``service_tier`` and
+    ``performance_config`` take a plain string (``"flex"``, ``"optimized"``) too.
     ``guardrailConfig.streamProcessingMode`` exists only for ConverseStream.
 
     Tools: a ``tool_config`` whose ``toolChoice`` is :data:`NO_TOOL_CHOICE` sends no
@@ -176,9 +176,9 @@ def build_request(
     tool_config, withheld = _offered_tools(tool_config)
     if not (tool_config and tool_config.get("tools")):
         turns = _history_without_tools(turns, withheld=withheld)
-    request: dict[str, Any] = {"modelId": model_id, "messages": turns}
-    if system:
-        request["system"] = system
+    # ``system`` always, ``[]`` without a system prompt: what ChatBedrockConverse sends, so a
+    # botocore Stubber's expected_params captured from it match (Bedrock reads both alike).
+    request: dict[str, Any] = {"modelId": model_id, "messages": turns, "system": system}
     inference = _inference(inference_config)
     derived = reasoning_fields(family, effort=reasoning_effort, budget=thinking_budget)
     if derived:

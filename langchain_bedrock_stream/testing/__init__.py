@@ -23,8 +23,9 @@ Field conditions (what a loopback never shows, but a wide-area network does):
 
 * :func:`make_certificate` and :func:`server_ssl_context` serve HTTPS with a
   certificate made at test time (clients trust it through ``AWS_CA_BUNDLE``).
-* :class:`TcpRelay` splits every TLS record over several TCP segments, trickles bytes
-  or stalls a connection; :class:`ConnectProxy` is an HTTP or HTTPS ``CONNECT`` proxy.
+* :class:`TcpRelay` splits every TLS record over several TCP segments, trickles bytes,
+  stalls a connection or slows the uplink; :class:`ConnectProxy` is an HTTP or HTTPS
+  ``CONNECT`` proxy.
 * ``StreamReply(head_delay=...)`` delays the response headers and
   ``StreamReply(stall_after=n)`` goes silent after ``n`` events; :class:`RawReply`
   sends any status, headers and body.

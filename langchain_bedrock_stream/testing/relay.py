@@ -10,8 +10,9 @@ forwards bytes without looking at them) and shapes what the server sends back:
 * ``stall_after=k``: after ``k`` bytes of a connection, nothing more is forwarded (the
   connection stays open: a stalled link, for read timeouts).
 
-What the client sends is forwarded as it comes. Point the client at
-:attr:`TcpRelay.endpoint_url`::
+What the client sends is forwarded as it comes, or with ``upload=(b, t)`` at most ``b``
+bytes every ``t`` seconds (a slow uplink: the client's writes wait, and keep moving).
+Point the client at :attr:`TcpRelay.endpoint_url`::
 
     with BedrockWireServer(ssl_context=ctx) as server, TcpRelay(server.port, split=2) as relay:
         model = ChatBedrockStream(..., endpoint_url=relay.endpoint_url("https"))
@@ -47,6 +48,7 @@ class TcpRelay(BackgroundService):
         split_pause: float = 0.0,
         trickle: tuple[int, float] | None = None,
         stall_after: int | None = None,
+        upload: tuple[int, float] | None = None,
         max_lifetime: float = 120.0,
     ) -> None:
         if split < 1:
@@ -57,12 +59,15 @@ class TcpRelay(BackgroundService):
             raise ValueError("trickle needs at least 1 byte per step and a pause >= 0")
         if stall_after is not None and stall_after < 0:
             raise ValueError("stall_after must not be negative")
+        if upload is not None and (upload[0] < 1 or upload[1] < 0):
+            raise ValueError("upload needs at least 1 byte per step and a pause >= 0")
         super().__init__(max_lifetime=max_lifetime)
         self.target_port = target_port
         self.split = split
         self.split_pause = split_pause
         self.trickle = trickle
         self.stall_after = stall_after
+        self.upload = upload
         self._connections = 0
         self._forwarded = 0
 
@@ -87,9 +92,14 @@ class TcpRelay(BackgroundService):
         with self.lock:
             self._connections += 1
         _no_delay(writer)
+        if self.upload is not None:
+            # A slow link holds little in flight; loopback's kernel buffers would take
+            # megabytes at once, so a client's writes would end long before its bytes left.
+            _small_receive_buffer(writer, self.upload[0])
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         try:
-            await join_both(pipe(reader, up_writer), self._shape(up_reader, writer))
+            upstream = self._up(reader, up_writer) if self.upload else pipe(reader, up_writer)
+            await join_both(upstream, self._shape(up_reader, writer))
         finally:
             up_writer.close()
 
@@ -119,6 +129,20 @@ class TcpRelay(BackgroundService):
         while await reader.read(_READ):
             pass
 
+    async def _up(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Client to server at the ``upload`` pace."""
+        assert self.upload is not None
+        step, pause = self.upload
+        try:
+            while data := await reader.read(step):
+                writer.write(data)
+                await writer.drain()
+                await asyncio.sleep(pause)
+            if writer.can_write_eof():
+                writer.write_eof()
+        except (ConnectionError, OSError):
+            writer.close()
+
     def _parts(self, data: bytes) -> list[bytes]:
         if self.trickle is not None:
             step = self.trickle[0]
@@ -134,3 +158,9 @@ def _no_delay(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _small_receive_buffer(writer: asyncio.StreamWriter, size: int) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, max(size, 4096))
