@@ -23,7 +23,7 @@ import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ._chunked import Dechunker, TruncatedBody
+from ._chunked import Framing
 from .errors import (
     QUOTED_BYTES,
     StreamIntegrityError,
@@ -74,18 +74,17 @@ class SocketBody(Body):
         self._response = response
         self._buffered = response.fp
         self._sock = sock
-        self._dechunk = Dechunker() if response.chunked else None
-        self._left: int | None = response.length
-        self.delimited_by_close = self._dechunk is None and self._left is None
+        self._framing = Framing(chunked=bool(response.chunked), length=response.length)
+        self.delimited_by_close = self._framing.delimited_by_close
         self.done = False
         self._deferred: bytes | BaseException | None = None  # an end met inside a burst
-        if self._left == 0:  # an empty body: nothing to wait for
+        if self._framing.ended:  # an empty body: nothing to wait for
             self._finish()
 
     def read(self) -> bytes:
         while not self.done:
-            if self._dechunk is not None and self._dechunk.error is not None:
-                raise self._dechunk.error
+            if self._framing.error is not None:
+                raise self._framing.error
             body = self._take(self._first())
             parts, size = [body], len(body)
             while not self.done and size < _MAX_BURST:
@@ -135,30 +134,20 @@ class SocketBody(Body):
         return data
 
     def _take(self, data: bytes) -> bytes:
-        if not data:
-            if self._dechunk is None and self._left is None:  # delimited by closing
-                self._finish()
-                return b""
-            raise TruncatedBody("the connection closed before the response body ended")
-        if self._dechunk is not None:
-            body = self._dechunk.feed(data)
-            if self._dechunk.done:
-                self._finish()
-            return body
-        if self._left is not None:
-            data = data[: self._left]
-            self._left -= len(data)
-            if self._left == 0:
-                self._finish()
-        return data
+        body = self._framing.take(data)
+        if self._framing.ended:
+            self._finish()
+        return body
 
     def _finish(self) -> None:
         """Close the ``http.client`` response (it never saw the body) and hand the
-        connection back to urllib3's pool. Nothing touches the socket after this: it may
-        already serve another call."""
+        connection back to urllib3's pool (closed first when it cannot serve another
+        request). Nothing touches the socket after this: it may already serve another call."""
         self.done = True
         try:
             self._response.close()
+            if not self._framing.reusable:  # bytes past the body, or no framing at all
+                self._raw.close()
             self._raw.release_conn()
         except Exception as exc:  # a connection not reused is a cost, not a failure
             logger.debug("connection not returned to the pool: %r", exc)

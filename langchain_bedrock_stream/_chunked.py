@@ -1,14 +1,16 @@
-"""HTTP/1.1 chunked transfer coding undone incrementally, and the body-level failures.
+"""HTTP/1.1 body framing, shared by the blocking and the event-loop readers.
 
-Bedrock sends each event as its own HTTP chunk; undoing the coding on whatever bytes
-arrived (a few ``bytes`` operations per burst) lets one read carry many events.
+Where a response body ends (its chunked coding, ``Content-Length`` bytes, or the connection
+closing), whether its connection can serve another request afterwards, and the body-level
+failures. Bedrock sends each event as its own HTTP chunk; undoing the coding on whatever
+bytes arrived (a few ``bytes`` operations per burst) lets one read carry many events.
 """
 
 from __future__ import annotations
 
 from .wire import FrameError
 
-__all__ = ["BadChunk", "Dechunker", "TruncatedBody"]
+__all__ = ["BadChunk", "Dechunker", "Framing", "TruncatedBody"]
 
 
 class TruncatedBody(ConnectionError):
@@ -98,3 +100,58 @@ def _chunk_size(line: bytes) -> int:
     if size < 0:
         raise BadChunk(f"not a chunk-size line: {line[:40]!r}")
     return size
+
+
+class Framing:
+    """Where one response body ends, fed the bytes read from its connection.
+
+    ``take(data)`` returns the body bytes in ``data`` (framing removed, nothing past the
+    end); ``b""`` as ``data`` means the connection closed. ``ended`` once the body is
+    complete; ``reusable`` stays true only for a body that ended exactly where its framing
+    said (bytes after it, or a body delimited by closing, leave the connection unfit for
+    another request).
+    """
+
+    __slots__ = ("dechunk", "ended", "left", "reusable")
+
+    def __init__(self, *, chunked: bool, length: int | None) -> None:
+        self.dechunk = Dechunker() if chunked else None
+        self.left = None if chunked else length
+        self.reusable = chunked or length is not None
+        self.ended = self.left == 0
+
+    @property
+    def delimited_by_close(self) -> bool:
+        """Neither chunked nor of known length: the end is the connection closing, which a
+        cut connection looks the same as."""
+        return self.dechunk is None and self.left is None
+
+    @property
+    def error(self) -> BadChunk | None:
+        """Corrupt chunked coding met after the body bytes before it were returned."""
+        return self.dechunk.error if self.dechunk is not None else None
+
+    def take(self, data: bytes) -> bytes:
+        """The body bytes in ``data``; raises ``TruncatedBody`` when the connection closed
+        before a framed body ended, ``BadChunk`` on corrupt coding."""
+        if not data:
+            if self.delimited_by_close:
+                self.ended = True
+                return b""
+            self.reusable = False
+            raise TruncatedBody("the connection closed before the response body ended")
+        if self.dechunk is not None:
+            body = self.dechunk.feed(data)
+            if self.dechunk.done:
+                self.ended = True
+                if self.dechunk.leftover:
+                    self.reusable = False
+            return body
+        if self.left is not None:
+            if len(data) > self.left:
+                data = data[: self.left]
+                self.reusable = False
+            self.left -= len(data)
+            if self.left == 0:
+                self.ended = True
+        return data

@@ -34,7 +34,7 @@ from botocore.exceptions import (
 from botocore.exceptions import SSLError as BotocoreSSLError
 from botocore.httpsession import ProxyConfiguration, mask_proxy_url
 
-from ._chunked import Dechunker, TruncatedBody
+from ._chunked import Framing, TruncatedBody
 
 __all__ = ["HttpSettings", "Response", "send"]
 
@@ -377,22 +377,20 @@ class Response:
         self._settings = settings
         self._pool = pool
         self._keep = head.keep_alive
-        self._dechunk: Dechunker | None = None
-        self._left: int | None = None
         self._waiting_since: float | None = None  # loop time a read began waiting
         self._reads = 0  # reads begun: tells a read still waiting from the next one
         self._watchdog: asyncio.Handle | None = None
         self.done = False
+        length = headers.get("content-length", "").strip()
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            self._left = 0
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            self._dechunk = Dechunker()
-        elif headers.get("content-length", "").strip().isdigit():
-            self._left = int(headers["content-length"])
+            self._framing = Framing(chunked=False, length=0)
         else:
-            self._keep = False  # delimited by closing
-        self.delimited_by_close = self._dechunk is None and self._left is None
-        if self._left == 0:
+            self._framing = Framing(
+                chunked="chunked" in headers.get("transfer-encoding", "").lower(),
+                length=int(length) if length.isdigit() else None,
+            )
+        self.delimited_by_close = self._framing.delimited_by_close
+        if self._framing.ended:
             self._finish()
 
     async def read(self) -> bytes:
@@ -401,9 +399,9 @@ class Response:
         while not self.done:
             connection = self._connection
             assert connection is not None
-            if self._dechunk is not None and self._dechunk.error is not None:
+            if self._framing.error is not None:
                 self.abort()
-                raise self._dechunk.error
+                raise self._framing.error
             try:
                 data = await self._read_within(connection.reader)
             except TimeoutError as exc:
@@ -475,27 +473,15 @@ class Response:
         return b"".join(parts)
 
     def _take(self, data: bytes) -> bytes:
-        if not data:
-            if self._dechunk is None and self._left is None:
-                self._finish()
-                return b""
+        framing = self._framing
+        try:
+            body = framing.take(data)
+        except TruncatedBody:
             self.abort()
-            raise TruncatedBody("the connection closed before the response body ended")
-        if self._dechunk is not None:
-            body = self._dechunk.feed(data)
-            if self._dechunk.done:
-                if self._dechunk.leftover:
-                    self._keep = False
-                self._finish()
-            return body
-        if self._left is not None:
-            if len(data) > self._left:
-                data = data[: self._left]
-                self._keep = False
-            self._left -= len(data)
-            if self._left == 0:
-                self._finish()
-        return data
+            raise
+        if framing.ended:
+            self._finish()
+        return body
 
     def _finish(self) -> None:
         self.done = True
@@ -503,7 +489,7 @@ class Response:
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        if self._keep:
+        if self._keep and self._framing.reusable:
             self._pool.give_back(connection, self._settings.max_pool_connections)
         else:
             connection.abort()
