@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         InputConversionError,
         StreamIntegrityError,
     )
+    from .models import register_model_profile
     from .pricing import ModelPrice, estimate_cost, register_price
     from .ratelimit import LocalRateLimiter, RateLimits, RayRateLimiter
     from .request import create_cache_point
@@ -58,6 +59,7 @@ _WHERE = {
     "RateLimits": "ratelimit",
     "estimate_cost": "pricing",
     "register_price": "pricing",
+    "register_model_profile": "models",
     "ModelPrice": "pricing",
     "get_bedrock_usage_callback": "usage",
     "BedrockUsageCallbackHandler": "usage",
@@ -125,6 +127,7 @@ __all__ = [
     "create_cache_point",
     "estimate_cost",
     "get_bedrock_usage_callback",
+    "register_model_profile",
     "register_price",
 ]
 

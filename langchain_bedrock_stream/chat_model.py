@@ -4,8 +4,10 @@ accumulator -> bridge, and owns only configuration and the sync/async I/O edge."
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,7 +36,7 @@ from .model_setup import (
     thinking_on,
     tool_choice_kinds,
 )
-from .models import ModelDescription, describe, langchain_profile
+from .models import ModelDescription, describe, langchain_profile, profile_facts
 from .redaction import register_request_secrets
 from .request import build_request, create_cache_point, reasoning_fields
 from .retry import RetryPolicy, resolve_policy
@@ -284,6 +286,8 @@ class ChatBedrockStream(BaseChatModel):
     _client_cache: Any = PrivateAttr(default=None)
     _explicit_fields: Any = PrivateAttr(default=None)
     _folded_fields: Any = PrivateAttr(default=None)
+    _user_profile: Any = PrivateAttr(default=None)
+    """The ``profile`` given to the constructor, whose facts win over the packaged data."""
     """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
 
     @model_validator(mode="before")
@@ -303,9 +307,11 @@ class ChatBedrockStream(BaseChatModel):
             )
         for name in ("max_tokens", "temperature", "top_p"):
             check_inference_value(name, getattr(self, name))
-        described = self.description
         if self.profile is None:
-            self.profile = langchain_profile(described)  # type: ignore[assignment]
+            self.profile = langchain_profile(self.description)  # type: ignore[assignment]
+        else:
+            self._user_profile = dict(self.profile)
+        described = self.description
         explicit = self.additional_model_request_fields
         self._explicit_fields = explicit
         if self.reasoning_effort is not None:
@@ -326,8 +332,15 @@ class ChatBedrockStream(BaseChatModel):
 
     @property
     def description(self) -> ModelDescription:
-        """What this package knows about the model (see ``langchain_bedrock_stream.models``)."""
-        return describe(self.model_id, self.base_model_id)
+        """What this package knows about the model (see ``langchain_bedrock_stream.models``),
+        with the facts of a ``profile`` given to the constructor over it."""
+        described = describe(self.model_id, self.base_model_id)
+        if self._user_profile:
+            facts = profile_facts(self._user_profile)
+            if facts:
+                profile = dataclasses.replace(described.profile, **facts)
+                described = dataclasses.replace(described, profile=profile)
+        return described
 
     @property
     def thinking(self) -> bool:
@@ -559,6 +572,7 @@ class ChatBedrockStream(BaseChatModel):
             value = pick(name, default)
             if value is not None:
                 inference[key] = value
+        self._drop_sampling(inference)
         stops = stop or kwargs.get("stop") or kwargs.get("stop_sequences") or self.stop_sequences
         if stops:
             inference["stopSequences"] = [stops] if isinstance(stops, str) else list(stops)
@@ -606,6 +620,25 @@ class ChatBedrockStream(BaseChatModel):
         if self.guard_last_turn_only:
             _guard_last_user_turn(request["messages"])
         return request
+
+    def _drop_sampling(self, inference: dict[str, Any]) -> None:
+        """Leave out ``temperature`` / ``topP`` when the model's profile says it rejects
+        them (``temperature: False``), with one warning naming what was dropped. A model
+        whose profile is silent keeps them: Bedrock decides."""
+        if (self.profile or {}).get("temperature") is not False:
+            return
+        dropped = [
+            name
+            for key, name in (("temperature", "temperature"), ("topP", "top_p"))
+            if inference.pop(key, None) is not None
+        ]
+        if dropped:
+            warnings.warn(
+                f"{self.model_id} does not accept {' or '.join(dropped)} (its model profile "
+                f"says temperature: False); {', '.join(dropped)} left out of the request",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _request_fields(self) -> dict[str, Any] | None:
         """``additional_model_request_fields`` without what ``reasoning_effort`` folded in
