@@ -15,6 +15,7 @@ from .caching import apply_cache_plan, check_cache_points, plan_from
 from .family import description, known_profile
 from .messages import has_tool_blocks, to_converse_messages, tool_history_as_text
 from .reasoning import THINKING_HEADROOM, reasoning_fields, thinking_enabled
+from .schemas import check_union_limit, simplify_schemas
 
 _INFERENCE_KEYS = {
     "max_tokens": "maxTokens",
@@ -217,6 +218,8 @@ def build_request(
     for member, value, normalise in optional:
         if value:
             request[member] = normalise(value)
+    simplify_schemas(request)
+    check_union_limit(request)
     plan = plan_from(
         cache_control,
         system=system_cache,
