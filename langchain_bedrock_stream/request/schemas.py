@@ -124,7 +124,7 @@ def simplify_schemas(request: dict[str, Any]) -> None:
         for tool in config["tools"]:
             spec = tool.get("toolSpec") if isinstance(tool, Mapping) else None
             schema = (spec.get("inputSchema") or {}).get("json") if spec else None
-            if isinstance(schema, Mapping):
+            if spec is not None and isinstance(schema, Mapping):
                 input_schema = {**spec["inputSchema"], "json": collapse_nullable(schema)}
                 tool = {**tool, "toolSpec": {**spec, "inputSchema": input_schema}}
             tools.append(tool)
