@@ -113,6 +113,9 @@ class _Run:
     model_id: str
     started: float
     handle: StreamHandle
+    model_name: str = ""
+    """The name answers carry as ``model_name``: the foundation model when
+    ``base_model_id`` names it, else ``model_id``."""
     first_token: float | None = None
     response: StreamResponse | None = None
     stream: Accumulator | None = None
@@ -381,13 +384,21 @@ class ChatBedrockStream(BaseChatModel):
         }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        """LangSmith's run parameters: ``ls_model_name`` is the foundation model
+        (``base_model_id`` when given, so an application inference profile is priced as its
+        model); ``ls_invocation_params`` carries ``provider`` and the Region, also when only
+        the client or the AWS profile knows it. Sampling values the model's profile says it
+        rejects (and that are therefore not sent) are not reported."""
         params = LangSmithParams(
             ls_provider="amazon_bedrock",
-            ls_model_name=kwargs.get("model") or kwargs.get("model_id") or self.model_id,
+            ls_model_name=kwargs.get("model")
+            or kwargs.get("model_id")
+            or self.base_model_id
+            or self.model_id,
             ls_model_type="chat",
         )
         temperature = kwargs.get("temperature", self.temperature)
-        if temperature is not None:
+        if temperature is not None and (self.profile or {}).get("temperature") is not False:
             params["ls_temperature"] = temperature
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if max_tokens is not None:
@@ -395,9 +406,12 @@ class ChatBedrockStream(BaseChatModel):
         stop = stop or kwargs.get("stop") or self.stop_sequences
         if stop:
             params["ls_stop"] = [stop] if isinstance(stop, str) else list(stop)
-        invocation: dict[str, Any] = {"provider": self.provider}
-        if self._region() is not None:
-            invocation["region_name"] = self._region()
+        invocation: dict[str, Any] = {}
+        if self.provider:
+            invocation["provider"] = self.provider
+        region = self._known_region()
+        if region is not None:
+            invocation["region_name"] = region
         params["ls_invocation_params"] = invocation  # type: ignore[typeddict-unknown-key]
         return params
 
@@ -445,6 +459,15 @@ class ChatBedrockStream(BaseChatModel):
 
     def _region(self) -> str | None:
         return self.region_name or region_of(self.description.id, self.user_client)
+
+    def _known_region(self) -> str | None:
+        """The Region requests go to, without building a client: the configured one, a
+        built client's, else the AWS profile's."""
+        region = self._region()
+        if region is None and self._client_cache is not None:
+            region = getattr(getattr(self._client_cache, "meta", None), "region_name", None)
+            region = region if isinstance(region, str) else None
+        return region or self._profile_region()
 
     def _profile_region(self) -> str | None:
         """The Region of the AWS profile in use (config file), if it sets one."""
@@ -689,6 +712,8 @@ class ChatBedrockStream(BaseChatModel):
             if output and generating > 0:
                 timing["output_tokens_per_second"] = round(output / generating, 1)
         extra: dict[str, Any] = {"timing": timing}
+        if run.model_name and run.model_name != run.model_id:
+            extra["model_id"] = run.model_id
         cost = self._cost(run.model_id, response)
         if cost is not None:
             extra["cost"] = cost
@@ -724,7 +749,7 @@ class ChatBedrockStream(BaseChatModel):
             partial = stream.response()
         if partial is not None:
             exc.partial_message = message_from_response(
-                partial, model_id=run.model_id, request_id=run.handle.request_id
+                partial, model_id=run.model_name or run.model_id, request_id=run.handle.request_id
             )
 
     def _last(self, run: _Run, stream: Accumulator) -> tuple[ChatGenerationChunk, str]:
@@ -734,7 +759,7 @@ class ChatBedrockStream(BaseChatModel):
         summary = stream.response(text=False)
         last = final_chunk(
             summary,
-            model_id=run.model_id,
+            model_id=run.model_name or run.model_id,
             request_id=run.handle.request_id,
             extra=self._extra(run, summary),
         )
@@ -796,7 +821,11 @@ class ChatBedrockStream(BaseChatModel):
     ) -> tuple[dict[str, Any], _Run]:
         request = self._request(messages, stop, kwargs)
         self._get_client()  # built (once) before the clock starts: timing is the call's own
-        return request, _Run(request["modelId"], time.perf_counter(), StreamHandle())
+        model_id = request["modelId"]
+        name = self.base_model_id if self.base_model_id and model_id == self.model_id else None
+        return request, _Run(
+            model_id, time.perf_counter(), StreamHandle(), model_name=name or model_id
+        )
 
     def _stream(
         self,
@@ -869,7 +898,7 @@ class ChatBedrockStream(BaseChatModel):
         assert response is not None
         message = message_from_response(
             response,
-            model_id=run.model_id,
+            model_id=run.model_name or run.model_id,
             request_id=run.handle.request_id,
             extra=self._extra(run, response),
             inline_thinking=self.description.profile.inline_thinking,
