@@ -40,6 +40,7 @@ __all__ = [
     "langchain_profile",
     "models_dev_entry",
     "models_dev_prices",
+    "models_dev_source",
     "parse_model_id",
     "profile_facts",
     "register_model_profile",
@@ -281,6 +282,8 @@ class _Data:
     """models.dev entries by foundation model id (no prefix) and by name."""
     prices: dict[str, dict[str, Any]]
     """models.dev prices by the id as models.dev lists it (prefix and version kept)."""
+    source: str
+    """Where ``models_dev.json`` was generated from (``models-dev 1.0.398``)."""
 
 
 def _index_models_dev(models: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -316,8 +319,10 @@ def _data() -> _Data:
         values = dict(values)
         values.pop("reason", None)
         corrections[name.lower()] = _facts(values, f"model {name}")
-    models = json.loads(_MODELS_DEV_FILE.read_text(encoding="utf-8"))["models"]
+    generated = json.loads(_MODELS_DEV_FILE.read_text(encoding="utf-8"))
+    models = generated["models"]
     return _Data(
+        source=str(generated.get("source", "")),
         rules=tuple(rules),
         corrections=corrections,
         models_dev=_index_models_dev(models),
@@ -336,6 +341,11 @@ def models_dev_entry(model: ModelId) -> dict[str, Any] | None:
 def models_dev_prices() -> dict[str, dict[str, Any]]:
     """models.dev's Bedrock prices (USD per million tokens) by the id models.dev lists."""
     return _data().prices
+
+
+def models_dev_source() -> str:
+    """Where the packaged models.dev data was generated from (``models-dev 1.0.398``)."""
+    return _data().source
 
 
 def _from_models_dev(entry: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ OUTPUT = Path(__file__).with_name("models_dev.json")
 _PROVIDER = "amazon-bedrock"
 _FLAGS = ("tool_call", "reasoning", "temperature", "structured_output")
 _COSTS = ("input", "output", "cache_read", "cache_write")
+_SERVICE_TIERS = ("flex", "priority")
 
 
 def load_source(source: str | Path | None = None) -> tuple[dict[str, Any], str]:
@@ -68,6 +69,12 @@ def _entry(model: dict[str, Any]) -> dict[str, Any]:
         for key in _COSTS
         if isinstance(cost.get(key), (int, float)) and not isinstance(cost.get(key), bool)
     }
+    for tier in _SERVICE_TIERS:  # Bedrock service-tier prices, should models.dev list them
+        listed = cost.get(tier)
+        if isinstance(listed, dict):
+            tier_prices = {k: listed[k] for k in _COSTS if isinstance(listed.get(k), (int, float))}
+            if "input" in tier_prices and "output" in tier_prices:
+                prices[tier] = tier_prices
     if "input" in prices and "output" in prices:
         entry["cost"] = prices
     return entry
