@@ -668,13 +668,19 @@ def response_cost(model_id: str | None, response: StreamResponse) -> CostBreakdo
     (``trace.promptRouter.invokedModelId``); the answer's service tier and latency mode.
     ``None`` without usage or model, or when no price is known (see :func:`estimate_cost`).
     """
-    routed = ((response.trace or {}).get("promptRouter") or {}).get("invokedModelId")
-    model = routed or model_id
+
+    def member(value: Any, key: str) -> Any:
+        return value.get(key) if isinstance(value, Mapping) else None
+
+    routed = member(member(response.trace, "promptRouter"), "invokedModelId")
+    model = routed if isinstance(routed, str) and routed else model_id
     if response.usage is None or not model:
         return None
+    tier = member(response.service_tier, "type")
+    latency = member(response.performance_config, "latency")
     return estimate_cost(
         model,
         response.usage,
-        service_tier=(response.service_tier or {}).get("type"),
-        latency=(response.performance_config or {}).get("latency"),
+        service_tier=tier if isinstance(tier, str) else None,
+        latency=latency if isinstance(latency, str) else None,
     )

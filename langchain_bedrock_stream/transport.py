@@ -25,7 +25,14 @@ from functools import partial
 from typing import Any, NoReturn
 
 from ._body import Body, Burst, open_body
-from ._capture import Prepared, capture, parse_answer, raise_for_answer, sends_itself
+from ._capture import (
+    Prepared,
+    capture,
+    keep_optional_members,
+    parse_answer,
+    raise_for_answer,
+    sends_itself,
+)
 from ._http import Response, send
 from ._resume import Splice, continuation, text_only
 from ._threads import run_blocking, run_in_thread
@@ -673,6 +680,7 @@ def converse(
 ) -> tuple[StreamResponse, str | None]:
     """One Converse call (with retries) -> the answer and the request id."""
     model_id = request.get("modelId")
+    keep_optional_members(client)
 
     def call() -> dict[str, Any]:
         with map_errors(model_id=model_id, region=region):
