@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from .caching import apply_cache_plan, check_cache_points, plan_from
+from .caching import apply_cache_plan, check_cache_points, place_after_media, plan_from
 from .family import description, known_profile
 from .messages import has_tool_blocks, to_converse_messages, tool_history_as_text
 from .reasoning import THINKING_HEADROOM, reasoning_fields, thinking_enabled
@@ -228,5 +228,6 @@ def build_request(
         ttl=cache_ttl,
     )
     apply_cache_plan(request, plan, known_profile(description(model_id, base_model_id)))
+    place_after_media(request)
     check_cache_points(request)
     return request
