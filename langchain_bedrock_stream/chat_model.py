@@ -26,9 +26,10 @@ from . import pricing
 from ._threads import run_blocking
 from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
-from .client import ClientSettings, build_client
+from .client import ClientSettings, build_client, build_control_client
 from .errors import BedrockError, map_errors
 from .model_setup import (
+    base_of_inference_profile,
     check_inference_value,
     check_nova_reasoning,
     prepare_inputs,
@@ -179,7 +180,14 @@ class ChatBedrockStream(BaseChatModel):
     user_client: Any = Field(default=None, alias="client", exclude=True)
     """The ``client=`` given to the constructor (read it as ``model.client``)."""
     bedrock_client: Any = Field(default=None, exclude=True)
-    """Accepted for compatibility; not used (no control-plane calls are made)."""
+    """A ``bedrock`` (control plane) client for ``resolve_inference_profile``; built from
+    the model's credentials and Region when needed and not given."""
+    resolve_inference_profile: bool = False
+    """With an application inference profile ARN and no ``base_model_id``: ask Bedrock
+    once which foundation model the profile routes to (``GetInferenceProfile``, before the
+    first call, once per ARN in the process; in a worker thread on async paths), and use it
+    as ``base_model_id`` (model facts, ``model_name``, LangSmith name, cost). Needs the
+    ``bedrock:GetInferenceProfile`` permission. Off by default: no control-plane call."""
     default_headers: Mapping[str, str] | None = None
     """Extra HTTP headers sent with every request."""
 
@@ -289,6 +297,8 @@ class ChatBedrockStream(BaseChatModel):
     _client_cache: Any = PrivateAttr(default=None)
     _explicit_fields: Any = PrivateAttr(default=None)
     _folded_fields: Any = PrivateAttr(default=None)
+    _derived_choices: bool = PrivateAttr(default=False)
+    _control_built: bool = PrivateAttr(default=False)
     _user_profile: Any = PrivateAttr(default=None)
     """The ``profile`` given to the constructor, whose facts win over the packaged data."""
     """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
@@ -327,6 +337,7 @@ class ChatBedrockStream(BaseChatModel):
                 self.additional_model_request_fields = {**derived, **(explicit or {})}
                 self._folded_fields = self.additional_model_request_fields
         if self.supports_tool_choice_values is None:
+            self._derived_choices = True
             self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
                 described, self._effective_fields()
             )
@@ -447,6 +458,9 @@ class ChatBedrockStream(BaseChatModel):
         state = super().__getstate__()
         private = dict(state.get("__pydantic_private__") or {})
         private["_client_cache"] = None
+        if private.get("_control_built"):  # our own control-plane client: rebuilt on demand
+            state["__dict__"] = {**state["__dict__"], "bedrock_client": None}
+            private["_control_built"] = False
         private.pop("_client_lock", None)
         state["__pydantic_private__"] = private
         return state
@@ -499,6 +513,60 @@ class ChatBedrockStream(BaseChatModel):
         if self._client_cache is not None:
             return self._client_cache
         return await run_blocking(self._get_client)
+
+    def _needs_profile_lookup(self) -> bool:
+        return (
+            self.resolve_inference_profile
+            and self.base_model_id is None
+            and self.description.id.arn_kind == "application-inference-profile"
+        )
+
+    def _resolve_profile(self) -> None:
+        """With ``resolve_inference_profile``: learn the foundation model behind an
+        application inference profile (once per ARN) and derive what depends on it."""
+        if not self._needs_profile_lookup():
+            return
+        with map_errors(model_id=self.model_id, region=self._region()):
+            base = base_of_inference_profile(self.model_id, self._control_client())
+        if base is None or self.base_model_id is not None:
+            return
+        self.base_model_id = base
+        described = self.description
+        if not self._user_profile:
+            self.profile = langchain_profile(described)  # type: ignore[assignment]
+        if not self.provider:
+            self.provider = described.provider
+        if self._derived_choices:
+            self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
+                described, self._effective_fields()
+            )
+
+    async def _aresolve_profile(self) -> None:
+        """``_resolve_profile`` for the event loop: the lookup runs in the bounded pool."""
+        if self._needs_profile_lookup():
+            await run_blocking(self._resolve_profile)
+
+    def _control_client(self) -> Any:
+        if self.bedrock_client is None:
+
+            def reveal(secret: SecretStr | None) -> str | None:
+                return secret.get_secret_value() if secret is not None else None
+
+            key_id = reveal(self.aws_access_key_id)
+            secret = reveal(self.aws_secret_access_key)
+            explicit = bool(key_id and secret and not self.credentials_profile_name)
+            self._control_built = True
+            self.bedrock_client = build_control_client(
+                ClientSettings(
+                    region_name=self._region(),
+                    profile_name=self.credentials_profile_name,
+                    config=self.config,
+                    aws_access_key_id=key_id if explicit else None,
+                    aws_secret_access_key=secret if explicit else None,
+                    aws_session_token=reveal(self.aws_session_token) if explicit else None,
+                )
+            )
+        return self.bedrock_client
 
     def _new_client(self) -> Any:
         if self._region() is None and self.endpoint_url is None and not self._profile_region():
@@ -834,6 +902,7 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        self._resolve_profile()
         request, run = self._start(messages, stop, kwargs)
         chunks = self._chunks(request, run)
         try:
@@ -853,6 +922,7 @@ class ChatBedrockStream(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         await self._aget_client()
+        await self._aresolve_profile()
         request, run = self._start(messages, stop, kwargs)
         async for chunk, text in self._achunks(request, run):
             if run_manager:
@@ -946,6 +1016,7 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        self._resolve_profile()
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
             return self._converse(request, run)
@@ -965,6 +1036,7 @@ class ChatBedrockStream(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         await self._aget_client()
+        await self._aresolve_profile()
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
             return await self._aconverse(request, run)
