@@ -501,7 +501,11 @@ def describe(model_id: str, base_model_id: str | None = None) -> ModelDescriptio
     it (application inference profile, provisioned or imported model)."""
     parsed = parse_model_id(model_id)
     base = parse_model_id(base_model_id) if base_model_id else parsed
-    return ModelDescription(id=parsed, base=base, profile=family_profile(base.name, base.base))
+    profile = family_profile(base.name, base.base)
+    registered = None if base.name else _overrides.get(_overlay_key(base.raw))
+    if registered:  # an id that names no model (an ARN), registered as it is
+        profile = dataclasses.replace(UNKNOWN, **registered)
+    return ModelDescription(id=parsed, base=base, profile=profile)
 
 
 def langchain_profile(model: ModelDescription) -> dict[str, Any]:

@@ -133,6 +133,14 @@ def test_register_model_profile_overrides_one_fact(registered: list[str]) -> Non
     assert after["max_input_tokens"] == before["max_input_tokens"]
 
 
+def test_register_model_profile_for_an_arn(registered: list[str]) -> None:
+    arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+    registered.append(arn)
+    register_model_profile(arn, {"temperature": False, "max_input_tokens": 9000})
+    profile = langchain_profile(describe(arn))
+    assert profile["temperature"] is False and profile["max_input_tokens"] == 9000
+
+
 def test_register_model_profile_refuses_an_unknown_fact() -> None:
     with pytest.raises(ValueError, match="tool_choise"):
         register_model_profile("acme.x", {"tool_choise": ["auto"]})
