@@ -488,7 +488,7 @@ class ModelDescription:
 
     @property
     def known(self) -> bool:
-        """Whether the family table knows this model."""
+        """Whether the model data (or a registered profile) knows this model."""
         return self.profile is not UNKNOWN
 
     def supports_tool_choice(self, kind: str) -> bool:

@@ -133,7 +133,7 @@ def apply_cache_plan(
     Order of priority while room is left: system, the last turn, tools, the turn that ended
     the previous call. Nova models get no conversation point in a turn holding tool blocks,
     and for a call's ``cache_control`` no TTL and no point after tools (langchain-aws observes
-    the same rules). ``profile`` is the family of a model the table knows (``None``
+    the same rules). ``profile`` is the profile of a model the data knows (``None``
     otherwise): a family known not to cache gets no automatic points, only the ones asked for
     by name (``cache_system`` / ``cache_tools``).
     """
