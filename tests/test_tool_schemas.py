@@ -192,3 +192,20 @@ def test_more_than_sixteen_unions_are_refused_before_sending(
     assert "17" in message and "'lookup' (10)" in message and "'store' (7)" in message
     assert "search_3" not in message
     assert server.requests == []
+
+
+def test_create_agent_response_format_collapses(server: BedrockWireServer) -> None:
+    """An agent's structured response (sent as the native output schema) collapses too."""
+    from langchain.agents.structured_output import ProviderStrategy
+
+    server.enqueue(JsonReply(converse_body('{"name": "Ann"}')))
+    agent = create_agent(
+        loopback.model_on(server, CLAUDE),
+        tools=[_mcp_tool(1)],
+        response_format=ProviderStrategy(Person),
+    )
+    result = agent.invoke({"messages": [HumanMessage("who?")]})
+    assert result["structured_response"] == Person(name="Ann")
+    body = sent(server)
+    schema = json.loads(body["outputConfig"]["textFormat"]["structure"]["jsonSchema"]["schema"])
+    assert _unions(schema) == 0 and _unions(_sent_schemas(body)) == 0
