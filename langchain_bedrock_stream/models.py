@@ -255,7 +255,8 @@ class FamilyProfile:
 
 UNKNOWN = FamilyProfile()
 """The profile of a model the data does not know: tools without streaming, no forced tool
-choice, no ``toolResult.status``, text only; nothing is refused or dropped for it."""
+choice, no ``toolResult.status``. Its inputs are not checked against input kinds, and no
+inference parameter is dropped for it: Bedrock decides."""
 
 _DATA = Path(__file__).parent / "data"
 _FACTS_FILE = _DATA / "bedrock_facts.toml"
