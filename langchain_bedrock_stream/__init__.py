@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         InputConversionError,
         StreamIntegrityError,
     )
+    from .models import register_model_profile
     from .pricing import ModelPrice, estimate_cost, register_price
     from .ratelimit import LocalRateLimiter, RateLimits, RayRateLimiter
     from .request import create_cache_point
@@ -60,6 +61,7 @@ _WHERE = {
     "RateLimits": "ratelimit",
     "estimate_cost": "pricing",
     "register_price": "pricing",
+    "register_model_profile": "models",
     "ModelPrice": "pricing",
     "get_bedrock_usage_callback": "usage",
     "enable_tracing": "telemetry",
@@ -131,6 +133,7 @@ __all__ = [
     "enable_tracing",
     "estimate_cost",
     "get_bedrock_usage_callback",
+    "register_model_profile",
     "register_price",
 ]
 

@@ -15,6 +15,7 @@ client. Both run in the bounded pool, never on the event loop.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import ssl
 import threading
@@ -305,6 +306,74 @@ def _read_settings(client: Any) -> HttpSettings:
 # --- reading an answer the way botocore would ------------------------------------------------
 
 
+#: Optional members of a Converse answer. One botocore cannot read (``"metrics": "test"``:
+#: botocore fails on a value of another type than its shape) is kept as received rather
+#: than costing the answer.
+OPTIONAL_MEMBERS = (
+    "usage",
+    "metrics",
+    "trace",
+    "additionalModelResponseFields",
+    "performanceConfig",
+    "serviceTier",
+)
+_KEEP_OPTIONAL = "langchain-bedrock-stream-keep-optional-members"
+
+
+def split_optional_members(body: bytes, operation_model: Any) -> tuple[bytes, dict[str, Any]]:
+    """A Converse answer's body without the optional members botocore cannot read, and
+    those members as received. Members botocore reads stay for it (nothing moves when the
+    body is not a JSON object)."""
+    from botocore.parsers import create_parser
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body, {}
+    if not isinstance(data, dict):
+        return body, {}
+    parser = create_parser(operation_model.service_model.resolved_protocol)
+    moved: dict[str, Any] = {}
+    for key in OPTIONAL_MEMBERS:
+        if key not in data:
+            continue
+        probe = {"status_code": 200, "headers": {}, "body": json.dumps({key: data[key]}).encode()}
+        try:
+            parser.parse(probe, operation_model.output_shape)
+        except Exception:  # botocore cannot read this value: keep it as received
+            moved[key] = data.pop(key)
+    return (json.dumps(data).encode() if moved else body), moved
+
+
+def _keep_optional_members(
+    response_dict: dict[str, Any],
+    customized_response_dict: dict[str, Any],
+    operation_model: Any = None,
+    **_: Any,
+) -> None:
+    """``before-parse`` handler: optional members botocore cannot read are taken out of
+    the body before it parses it, and added back as received (see :data:`OPTIONAL_MEMBERS`)."""
+    if operation_model is None or response_dict.get("status_code", 500) >= 300:
+        return
+    body = response_dict.get("body")
+    if not isinstance(body, bytes):
+        return
+    response_dict["body"], moved = split_optional_members(body, operation_model)
+    customized_response_dict.update(moved)
+
+
+def keep_optional_members(client: Any) -> None:
+    """Have ``client``'s Converse answers keep their optional members as received
+    (registered once per client; a client without botocore's events is left alone)."""
+    register = getattr(getattr(getattr(client, "meta", None), "events", None), "register", None)
+    if callable(register) and isinstance(client, BaseClient):
+        register(
+            "before-parse.bedrock-runtime.Converse",
+            _keep_optional_members,
+            unique_id=_KEEP_OPTIONAL,
+        )
+
+
 def _parse(
     client: Any, operation: str, status: int, headers: Mapping[str, str], body: bytes
 ) -> tuple[dict[str, Any], str]:
@@ -320,7 +389,11 @@ def _parse(
         "context": {"operation_name": operation_model.name},
     }
     shape = operation_model.output_shape
+    moved: dict[str, Any] = {}
+    if status < 300 and operation_model.name == "Converse":
+        response["body"], moved = split_optional_members(body, operation_model)
     parsed = parser.parse(response, shape)
+    parsed.update(moved)
     if status >= 300:
         code = (parsed.get("Error") or {}).get("Code")
         error_shape = model.shape_for_error_code(code) if code else None

@@ -107,26 +107,25 @@ _TOKEN_FIELDS = (
 )
 
 
-def _check_usage(usage: Any) -> dict[str, Any] | None:
-    """Usage with integer token counts (the bridge does arithmetic on them)."""
-    if usage is None:
+def usable_usage(usage: Any) -> dict[str, Any] | None:
+    """``usage`` when it has the shape token arithmetic needs (an object of non-negative
+    integer counts, ``cacheDetails`` a list of objects with integer ``inputTokens``), else
+    ``None``. Never raises: an answer with odd usage is still an answer (the value is kept
+    as received in ``StreamResponse.extras["usage"]``)."""
+    if not isinstance(usage, dict) or not ("inputTokens" in usage or "outputTokens" in usage):
         return None
-    if not isinstance(usage, dict):
-        raise MalformedEvent("metadata", "usage", usage, "an object")
     for name in _TOKEN_FIELDS:
         count = usage.get(name)
         if count is not None and (type(count) is not int or count < 0):
-            raise MalformedEvent("metadata", f"usage.{name}", count, "a non-negative integer")
+            return None
     details = usage.get("cacheDetails")
     if details is not None:
         if not isinstance(details, list):
-            raise MalformedEvent("metadata", "usage.cacheDetails", details, "a list")
+            return None
         for entry in details:
             count = entry.get("inputTokens") if isinstance(entry, dict) else None
             if not isinstance(entry, dict) or (count is not None and type(count) is not int):
-                raise MalformedEvent(
-                    "metadata", "usage.cacheDetails[]", entry, "an object with integer inputTokens"
-                )
+                return None
     return usage
 
 
@@ -232,6 +231,8 @@ class UnknownDelta:
     index: int
     member: str
     value: Any
+    seq: int = 0
+    """How many values of ``member`` the block had before this one."""
 
 
 @dataclass(slots=True)
@@ -251,13 +252,17 @@ class MessageStopped:
 
 @dataclass(slots=True)
 class MetadataReceived:
-    """``metadata``: usage, metrics, trace, performance config and service tier."""
+    """``metadata``: usage, metrics, trace, performance config and service tier.
+
+    ``usage`` is ``None`` unless it has the shape token counting needs; the other members
+    are as received (normally objects; any JSON value is kept).
+    """
 
     usage: dict[str, Any] | None
-    metrics: dict[str, Any] | None
-    trace: dict[str, Any] | None = None
-    performance_config: dict[str, Any] | None = None
-    service_tier: dict[str, Any] | None = None
+    metrics: Any
+    trace: Any = None
+    performance_config: Any = None
+    service_tier: Any = None
 
 
 @dataclass(slots=True)
@@ -370,11 +375,15 @@ class StreamResponse:
     role: str = "assistant"
     stop_reason: str | None = None
     usage: dict[str, Any] | None = None
-    metrics: dict[str, Any] | None = None
-    trace: dict[str, Any] | None = None
-    additional_model_response_fields: dict[str, Any] | None = None
-    performance_config: dict[str, Any] | None = None
-    service_tier: dict[str, Any] | None = None
+    """Bedrock's usage, when it has the shape token counting needs (an odd one is kept in
+    ``extras["usage"]``)."""
+    metrics: Any = None
+    """The optional members below are as Bedrock sent them: objects normally, but any JSON
+    value is kept rather than costing the answer."""
+    trace: Any = None
+    additional_model_response_fields: Any = None
+    performance_config: Any = None
+    service_tier: Any = None
     invalid_tool_inputs: dict[int, InvalidToolInput] = field(default_factory=dict)
     """Keyed by position in ``content``: tool inputs that did not parse."""
     extras: dict[str, Any] = field(default_factory=dict)
@@ -415,17 +424,21 @@ class StreamResponse:
             "serviceTier",
             "ResponseMetadata",
         }
+        extras = {k: v for k, v in response.items() if k not in known}
+        usage = usable_usage(response.get("usage"))
+        if usage is None and response.get("usage") is not None:
+            extras["usage"] = response["usage"]
         return cls(
             content=list(message.get("content") or []),
             role=message.get("role", "assistant"),
             stop_reason=response.get("stopReason"),
-            usage=response.get("usage"),
+            usage=usage,
             metrics=response.get("metrics"),
             trace=response.get("trace"),
             additional_model_response_fields=response.get("additionalModelResponseFields"),
             performance_config=response.get("performanceConfig"),
             service_tier=response.get("serviceTier"),
-            extras={k: v for k, v in response.items() if k not in known},
+            extras=extras,
         )
 
 
@@ -504,26 +517,22 @@ class Accumulator:
         elif kind == "messageStop":
             body = _mapping(kind, "body", body)
             reason = _optional(kind, "stopReason", body.get("stopReason"), str)
-            fields = _optional(
-                kind,
-                "additionalModelResponseFields",
-                body.get("additionalModelResponseFields"),
-                dict,
-            )
+            fields = body.get("additionalModelResponseFields")  # as received, any JSON
             self.message_stopped = True
             self.stop_reason = reason
             self.additional_model_response_fields = fields
             out.append(MessageStopped(reason, fields))
         elif kind == "metadata":
             body = _mapping(kind, "body", body)
+            usage = usable_usage(body.get("usage"))
+            if usage is None and body.get("usage") is not None:
+                self.extras["usage"] = body["usage"]
             self.metadata = MetadataReceived(
-                usage=_check_usage(body.get("usage")),
-                metrics=_optional(kind, "metrics", body.get("metrics"), dict),
-                trace=_optional(kind, "trace", body.get("trace"), dict),
-                performance_config=_optional(
-                    kind, "performanceConfig", body.get("performanceConfig"), dict
-                ),
-                service_tier=_optional(kind, "serviceTier", body.get("serviceTier"), dict),
+                usage=usage,
+                metrics=body.get("metrics"),
+                trace=body.get("trace"),
+                performance_config=body.get("performanceConfig"),
+                service_tier=body.get("serviceTier"),
             )
             for key, value in body.items():
                 if key not in _METADATA_KEYS:
@@ -583,8 +592,9 @@ class Accumulator:
                 block.image_format = image_format
                 out.append(ImageStarted(index, image_format))
             else:
-                block.unknown.setdefault(member, []).append(value)
-                out.append(UnknownDelta(index, member, value))
+                seen = block.unknown.setdefault(member, [])
+                seen.append(value)
+                out.append(UnknownDelta(index, member, value, len(seen) - 1))
 
     def _delta(self, index: int, delta: Mapping[str, Any], out: list[Delta]) -> None:
         block = self._blocks.get(index)
@@ -644,8 +654,9 @@ class Accumulator:
                     block.image_error = error
                 out.append(ImageDelta(index, source, error))
             else:
-                block.unknown.setdefault(member, []).append(value)
-                out.append(UnknownDelta(index, member, value))
+                seen = block.unknown.setdefault(member, [])
+                seen.append(value)
+                out.append(UnknownDelta(index, member, value, len(seen) - 1))
 
     @classmethod
     def _reasoning(cls, block: _Block, value: Any, out: list[Delta]) -> None:

@@ -74,7 +74,7 @@ def _snake(obj: Any) -> Any:
 def reasoning_tokens(additional_fields: Mapping[str, Any] | None) -> int | None:
     """Thinking tokens the model reports in ``additionalModelResponseFields`` (asked for
     with ``additional_model_response_field_paths=["/usage"]``), if any."""
-    usage = (additional_fields or {}).get("usage")
+    usage = additional_fields.get("usage") if isinstance(additional_fields, Mapping) else None
     details = usage.get("output_tokens_details") if isinstance(usage, Mapping) else None
     tokens = details.get("thinking_tokens") if isinstance(details, Mapping) else None
     return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
@@ -124,12 +124,14 @@ def response_metadata(
 ) -> dict[str, Any]:
     """Everything Bedrock said about the answer besides its content, plus model identity."""
     meta: dict[str, Any] = {"stopReason": response.stop_reason}
-    if response.metrics is not None:
+    if isinstance(response.metrics, Mapping):
         metrics = dict(response.metrics)
         if "latencyMs" in metrics and not isinstance(metrics["latencyMs"], list):
             # A list, as ChatBedrockConverse has it, so merged chunks never collide.
             metrics["latencyMs"] = [metrics["latencyMs"]]
         meta["metrics"] = metrics
+    elif response.metrics is not None:
+        meta["metrics"] = response.metrics  # an odd value, kept as received
     for key, value in (
         ("trace", response.trace),
         ("additionalModelResponseFields", response.additional_model_response_fields),
@@ -212,7 +214,11 @@ def _delta_item(delta: Delta) -> dict[str, Any] | None:
     if isinstance(delta, UnknownDelta):
         # An index of its own: summed chunks keep it apart from the block's known content
         # (langchain-core would fold text arriving after it into the non_standard item).
+        # A repeated member's later values get their own index too: langchain-core cannot
+        # merge values of different types, and an odd part must not cost the answer.
         index = f"lc_{delta.index}_{delta.member}"
+        if delta.seq:
+            index += f"_{delta.seq}"
         return {"type": "non_standard", "value": {delta.member: delta.value}, "index": index}
     return None
 

@@ -4,8 +4,10 @@ accumulator -> bridge, and owns only configuration and the sync/async I/O edge."
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -25,9 +27,10 @@ from . import pricing
 from ._threads import run_blocking
 from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
-from .client import ClientSettings, build_client
+from .client import ClientSettings, build_client, build_control_client
 from .errors import BedrockError, map_errors
 from .model_setup import (
+    base_of_inference_profile,
     check_inference_value,
     check_nova_reasoning,
     prepare_inputs,
@@ -35,7 +38,7 @@ from .model_setup import (
     thinking_on,
     tool_choice_kinds,
 )
-from .models import ModelDescription, describe, langchain_profile
+from .models import ModelDescription, describe, langchain_profile, profile_facts
 from .redaction import register_request_secrets
 from .request import build_request, create_cache_point, reasoning_fields
 from .retry import RetryPolicy, resolve_policy
@@ -112,6 +115,9 @@ class _Run:
     model_id: str
     started: float
     handle: StreamHandle
+    model_name: str = ""
+    """The name answers carry as ``model_name``: the foundation model when
+    ``base_model_id`` names it, else ``model_id``."""
     first_token: float | None = None
     response: StreamResponse | None = None
     stream: Accumulator | None = None
@@ -175,7 +181,14 @@ class ChatBedrockStream(BaseChatModel):
     user_client: Any = Field(default=None, alias="client", exclude=True)
     """The ``client=`` given to the constructor (read it as ``model.client``)."""
     bedrock_client: Any = Field(default=None, exclude=True)
-    """Accepted for compatibility; not used (no control-plane calls are made)."""
+    """A ``bedrock`` (control plane) client for ``resolve_inference_profile``; built from
+    the model's credentials and Region when needed and not given."""
+    resolve_inference_profile: bool = False
+    """With an application inference profile ARN and no ``base_model_id``: ask Bedrock
+    once which foundation model the profile routes to (``GetInferenceProfile``, before the
+    first call, once per ARN in the process; in a worker thread on async paths), and use it
+    as ``base_model_id`` (model facts, ``model_name``, LangSmith name, cost). Needs the
+    ``bedrock:GetInferenceProfile`` permission. Off by default: no control-plane call."""
     default_headers: Mapping[str, str] | None = None
     """Extra HTTP headers sent with every request."""
 
@@ -286,6 +299,10 @@ class ChatBedrockStream(BaseChatModel):
     _client_forks: int = PrivateAttr(default=0)  # client.forks when the client was built
     _explicit_fields: Any = PrivateAttr(default=None)
     _folded_fields: Any = PrivateAttr(default=None)
+    _derived_choices: bool = PrivateAttr(default=False)
+    _control_built: bool = PrivateAttr(default=False)
+    _user_profile: Any = PrivateAttr(default=None)
+    """The ``profile`` given to the constructor, whose facts win over the packaged data."""
     """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
 
     @model_validator(mode="before")
@@ -305,9 +322,11 @@ class ChatBedrockStream(BaseChatModel):
             )
         for name in ("max_tokens", "temperature", "top_p"):
             check_inference_value(name, getattr(self, name))
-        described = self.description
         if self.profile is None:
-            self.profile = langchain_profile(described)  # type: ignore[assignment]
+            self.profile = langchain_profile(self.description)  # type: ignore[assignment]
+        else:
+            self._user_profile = dict(self.profile)
+        described = self.description
         explicit = self.additional_model_request_fields
         self._explicit_fields = explicit
         if self.reasoning_effort is not None:
@@ -320,6 +339,7 @@ class ChatBedrockStream(BaseChatModel):
                 self.additional_model_request_fields = {**derived, **(explicit or {})}
                 self._folded_fields = self.additional_model_request_fields
         if self.supports_tool_choice_values is None:
+            self._derived_choices = True
             self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
                 described, self._effective_fields()
             )
@@ -328,8 +348,15 @@ class ChatBedrockStream(BaseChatModel):
 
     @property
     def description(self) -> ModelDescription:
-        """What this package knows about the model (see ``langchain_bedrock_stream.models``)."""
-        return describe(self.model_id, self.base_model_id)
+        """What this package knows about the model (see ``langchain_bedrock_stream.models``),
+        with the facts of a ``profile`` given to the constructor over it."""
+        described = describe(self.model_id, self.base_model_id)
+        if self._user_profile:
+            facts = profile_facts(self._user_profile)
+            if facts:
+                profile = dataclasses.replace(described.profile, **facts)
+                described = dataclasses.replace(described, profile=profile)
+        return described
 
     @property
     def thinking(self) -> bool:
@@ -370,13 +397,21 @@ class ChatBedrockStream(BaseChatModel):
         }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        """LangSmith's run parameters: ``ls_model_name`` is the foundation model
+        (``base_model_id`` when given, so an application inference profile is priced as its
+        model); ``ls_invocation_params`` carries ``provider`` and the Region, also when only
+        the client or the AWS profile knows it. Sampling values the model's profile says it
+        rejects (and that are therefore not sent) are not reported."""
         params = LangSmithParams(
             ls_provider="amazon_bedrock",
-            ls_model_name=kwargs.get("model") or kwargs.get("model_id") or self.model_id,
+            ls_model_name=kwargs.get("model")
+            or kwargs.get("model_id")
+            or self.base_model_id
+            or self.model_id,
             ls_model_type="chat",
         )
         temperature = kwargs.get("temperature", self.temperature)
-        if temperature is not None:
+        if temperature is not None and (self.profile or {}).get("temperature") is not False:
             params["ls_temperature"] = temperature
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if max_tokens is not None:
@@ -384,9 +419,12 @@ class ChatBedrockStream(BaseChatModel):
         stop = stop or kwargs.get("stop") or self.stop_sequences
         if stop:
             params["ls_stop"] = [stop] if isinstance(stop, str) else list(stop)
-        invocation: dict[str, Any] = {"provider": self.provider}
-        if self._region() is not None:
-            invocation["region_name"] = self._region()
+        invocation: dict[str, Any] = {}
+        if self.provider:
+            invocation["provider"] = self.provider
+        region = self._known_region()
+        if region is not None:
+            invocation["region_name"] = region
         params["ls_invocation_params"] = invocation  # type: ignore[typeddict-unknown-key]
         return params
 
@@ -422,6 +460,9 @@ class ChatBedrockStream(BaseChatModel):
         state = super().__getstate__()
         private = dict(state.get("__pydantic_private__") or {})
         private["_client_cache"] = None
+        if private.get("_control_built"):  # our own control-plane client: rebuilt on demand
+            state["__dict__"] = {**state["__dict__"], "bedrock_client": None}
+            private["_control_built"] = False
         private.pop("_client_lock", None)
         state["__pydantic_private__"] = private
         return state
@@ -434,6 +475,15 @@ class ChatBedrockStream(BaseChatModel):
 
     def _region(self) -> str | None:
         return self.region_name or region_of(self.description.id, self.user_client)
+
+    def _known_region(self) -> str | None:
+        """The Region requests go to, without building a client: the configured one, a
+        built client's, else the AWS profile's."""
+        region = self._region()
+        if region is None and self._client_cache is not None:
+            region = getattr(getattr(self._client_cache, "meta", None), "region_name", None)
+            region = region if isinstance(region, str) else None
+        return region or self._profile_region()
 
     def _profile_region(self) -> str | None:
         """The Region of the AWS profile in use (config file), if it sets one."""
@@ -470,6 +520,60 @@ class ChatBedrockStream(BaseChatModel):
         if self._client_cache is not None and self._client_forks == client_module.forks:
             return self._client_cache
         return await run_blocking(self._get_client)
+
+    def _needs_profile_lookup(self) -> bool:
+        return (
+            self.resolve_inference_profile
+            and self.base_model_id is None
+            and self.description.id.arn_kind == "application-inference-profile"
+        )
+
+    def _resolve_profile(self) -> None:
+        """With ``resolve_inference_profile``: learn the foundation model behind an
+        application inference profile (once per ARN) and derive what depends on it."""
+        if not self._needs_profile_lookup():
+            return
+        with map_errors(model_id=self.model_id, region=self._region()):
+            base = base_of_inference_profile(self.model_id, self._control_client())
+        if base is None or self.base_model_id is not None:
+            return
+        self.base_model_id = base
+        described = self.description
+        if not self._user_profile:
+            self.profile = langchain_profile(described)  # type: ignore[assignment]
+        if not self.provider:
+            self.provider = described.provider
+        if self._derived_choices:
+            self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
+                described, self._effective_fields()
+            )
+
+    async def _aresolve_profile(self) -> None:
+        """``_resolve_profile`` for the event loop: the lookup runs in the bounded pool."""
+        if self._needs_profile_lookup():
+            await run_blocking(self._resolve_profile)
+
+    def _control_client(self) -> Any:
+        if self.bedrock_client is None:
+
+            def reveal(secret: SecretStr | None) -> str | None:
+                return secret.get_secret_value() if secret is not None else None
+
+            key_id = reveal(self.aws_access_key_id)
+            secret = reveal(self.aws_secret_access_key)
+            explicit = bool(key_id and secret and not self.credentials_profile_name)
+            self._control_built = True
+            self.bedrock_client = build_control_client(
+                ClientSettings(
+                    region_name=self._region(),
+                    profile_name=self.credentials_profile_name,
+                    config=self.config,
+                    aws_access_key_id=key_id if explicit else None,
+                    aws_secret_access_key=secret if explicit else None,
+                    aws_session_token=reveal(self.aws_session_token) if explicit else None,
+                )
+            )
+        return self.bedrock_client
 
     def _new_client(self) -> Any:
         if self._region() is None and self.endpoint_url is None and not self._profile_region():
@@ -570,6 +674,7 @@ class ChatBedrockStream(BaseChatModel):
             value = pick(name, default)
             if value is not None:
                 inference[key] = value
+        self._drop_sampling(inference)
         stops = stop or kwargs.get("stop") or kwargs.get("stop_sequences") or self.stop_sequences
         if stops:
             inference["stopSequences"] = [stops] if isinstance(stops, str) else list(stops)
@@ -617,6 +722,25 @@ class ChatBedrockStream(BaseChatModel):
         if self.guard_last_turn_only:
             _guard_last_user_turn(request["messages"])
         return request
+
+    def _drop_sampling(self, inference: dict[str, Any]) -> None:
+        """Leave out ``temperature`` / ``topP`` when the model's profile says it rejects
+        them (``temperature: False``), with one warning naming what was dropped. A model
+        whose profile is silent keeps them: Bedrock decides."""
+        if (self.profile or {}).get("temperature") is not False:
+            return
+        dropped = [
+            name
+            for key, name in (("temperature", "temperature"), ("topP", "top_p"))
+            if inference.pop(key, None) is not None
+        ]
+        if dropped:
+            warnings.warn(
+                f"{self.model_id} does not accept {' or '.join(dropped)} (its model profile "
+                f"says temperature: False); {', '.join(dropped)} left out of the request",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _request_fields(self) -> dict[str, Any] | None:
         """``additional_model_request_fields`` without what ``reasoning_effort`` folded in
@@ -667,6 +791,8 @@ class ChatBedrockStream(BaseChatModel):
             if output and generating > 0:
                 timing["output_tokens_per_second"] = round(output / generating, 1)
         extra: dict[str, Any] = {"timing": timing}
+        if run.model_name and run.model_name != run.model_id:
+            extra["model_id"] = run.model_id
         cost = self._cost(run.model_id, response)
         if cost is not None:
             extra["cost"] = cost
@@ -702,7 +828,7 @@ class ChatBedrockStream(BaseChatModel):
             partial = stream.response()
         if partial is not None:
             exc.partial_message = message_from_response(
-                partial, model_id=run.model_id, request_id=run.handle.request_id
+                partial, model_id=run.model_name or run.model_id, request_id=run.handle.request_id
             )
 
     def _last(self, run: _Run, stream: Accumulator) -> tuple[ChatGenerationChunk, str]:
@@ -712,7 +838,7 @@ class ChatBedrockStream(BaseChatModel):
         summary = stream.response(text=False)
         last = final_chunk(
             summary,
-            model_id=run.model_id,
+            model_id=run.model_name or run.model_id,
             request_id=run.handle.request_id,
             extra=self._extra(run, summary),
         )
@@ -774,7 +900,11 @@ class ChatBedrockStream(BaseChatModel):
     ) -> tuple[dict[str, Any], _Run]:
         request = self._request(messages, stop, kwargs)
         self._get_client()  # built (once) before the clock starts: timing is the call's own
-        return request, _Run(request["modelId"], time.perf_counter(), StreamHandle())
+        model_id = request["modelId"]
+        name = self.base_model_id if self.base_model_id and model_id == self.model_id else None
+        return request, _Run(
+            model_id, time.perf_counter(), StreamHandle(), model_name=name or model_id
+        )
 
     def _stream(
         self,
@@ -783,6 +913,7 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        self._resolve_profile()
         request, run = self._start(messages, stop, kwargs)
         chunks = self._chunks(request, run)
         try:
@@ -802,6 +933,7 @@ class ChatBedrockStream(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         await self._aget_client()
+        await self._aresolve_profile()
         request, run = self._start(messages, stop, kwargs)
         async for chunk, text in self._achunks(request, run):
             if run_manager:
@@ -847,7 +979,7 @@ class ChatBedrockStream(BaseChatModel):
         assert response is not None
         message = message_from_response(
             response,
-            model_id=run.model_id,
+            model_id=run.model_name or run.model_id,
             request_id=run.handle.request_id,
             extra=self._extra(run, response),
             inline_thinking=self.description.profile.inline_thinking,
@@ -895,6 +1027,7 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        self._resolve_profile()
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
             return self._converse(request, run)
@@ -914,6 +1047,7 @@ class ChatBedrockStream(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         await self._aget_client()
+        await self._aresolve_profile()
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
             return await self._aconverse(request, run)

@@ -139,6 +139,18 @@ def build_client(settings: ClientSettings) -> Any:
     return client
 
 
+def build_control_client(settings: ClientSettings) -> Any:
+    """A ``bedrock`` (control plane) client with the same credentials and Region, for the
+    few control-plane lookups a model may make (``GetInferenceProfile``). The runtime's
+    ``endpoint_url`` is not used: it names a runtime endpoint."""
+    session = _session(settings)
+    config = Config(retries={"total_max_attempts": 3, "mode": "standard"})
+    if settings.config is not None:
+        config = config.merge(settings.config)
+    region = settings.region_name or session.region_name or "us-east-1"
+    return session.client("bedrock", region_name=region, config=config)
+
+
 _BEARER_GUARD = "langchain-bedrock-stream-bearer-over-http"
 
 

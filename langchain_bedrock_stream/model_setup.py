@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .models import FamilyProfile, ModelDescription, ModelId, describe
+from .models import FamilyProfile, ModelDescription, ModelId, describe, parse_model_id
 
 __all__ = [
+    "base_of_inference_profile",
     "check_inference_value",
     "check_nova_reasoning",
     "prepare_inputs",
@@ -171,3 +173,27 @@ def check_inference_value(name: str, value: Any) -> None:
         number = _number(name, value)
         if not 0 <= number <= 1:
             raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+
+
+_profile_bases: dict[str, str | None] = {}
+_profile_lock = threading.Lock()
+
+
+def base_of_inference_profile(arn: str, control_client: Any) -> str | None:
+    """The foundation model id an application inference profile routes to, asked of
+    Bedrock once per ARN in the process (``GetInferenceProfile``; blocking: call it off the
+    event loop). ``None`` when the profile names no foundation model; errors propagate
+    (and are not cached)."""
+    with _profile_lock:
+        if arn in _profile_bases:
+            return _profile_bases[arn]
+    answer = control_client.get_inference_profile(inferenceProfileIdentifier=arn)
+    base = None
+    for model in answer.get("models") or ():
+        parsed = parse_model_id(str((model or {}).get("modelArn") or ""))
+        if parsed.base:
+            base = parsed.base
+            break
+    with _profile_lock:
+        _profile_bases[arn] = base
+    return base

@@ -1,19 +1,25 @@
 """Cost of a Bedrock answer from its token usage.
 
-Prices come from three places, first match wins:
+Prices come from four places, first match wins:
 
-1. user prices: the ``prices=`` argument of :func:`estimate_cost`, then :func:`register_price`;
+1. user prices: the ``prices=`` argument of :func:`estimate_cost`, then :func:`register_price`
+   (which may name a service tier);
 2. the genai-prices package's bundled data (provider ``aws``), which knows the regional premium
    of the newer Claude models (global profiles list price; ``us.``/``eu.``/... profiles and
    in-Region calls 10% more), Nova 2 Lite's global/geo split and the long-context tiers it lists;
-3. ``data/prices.json`` in this package, for a few models genai-prices does not list.
+3. ``data/prices.json`` in this package, for a few models genai-prices does not list;
+4. models.dev's Bedrock prices (``data/models_dev.json``, with cache read and write prices
+   where models.dev lists them, and an inference profile's own price where it lists one), for
+   every other model models.dev prices.
 
 genai-prices never fetches prices here: by default only its bundled data is read. Call
 :func:`use_genai_prices_updates` to read its current snapshot instead, which is the fetched one
 only if you run ``genai_prices.UpdatePrices`` yourself.
 
 Not modelled (the cost is ``None`` rather than a guess): Bedrock service tiers other than the
-default one (``flex``, ``priority``; genai-prices has no Bedrock variants for them), latency
+default one (``flex``, ``priority``) unless a price for the tier is known: registered with
+``register_price(..., service_tier=...)``, or in the data (genai-prices, prices.json and
+models.dev list none for Bedrock today); latency
 optimized inference, batch inference, provisioned throughput, custom and imported models,
 application inference profiles and prompt routers addressed by ARN (register a price for the
 ARN, or let the usage callback price the router's ``invokedModelId``). Per-AWS-Region price
@@ -51,6 +57,8 @@ __all__ = [
     "usage_counts",
     "use_genai_prices_updates",
 ]
+
+_TIERS = ("flex", "priority")
 
 logger = logging.getLogger(__name__)
 
@@ -159,40 +167,58 @@ def _key_for(model: str) -> str:
 class _Resolved(NamedTuple):
     model: str
     source: str
-    price: ModelPrice | None  # flat prices (user, prices.json)
+    price: ModelPrice | None  # flat prices (user, prices.json, models.dev)
     genai_model: Any  # genai_prices.types.ModelInfo when the price comes from genai-prices
+    tiers: Mapping[str, ModelPrice] = {}
+    """Prices of non-default service tiers, where the source lists them."""
 
 
 _registry_lock = threading.Lock()
 _registry: dict[str, ModelPrice] = {}
+_tier_registry: dict[str, dict[str, ModelPrice]] = {}
 _registry_version = 0  # part of the resolution cache key, so a change is never missed
 _warn_lock = threading.Lock()
 _warned: set[str] = set()
 _genai_live = False
 
 
-def register_price(model: str, price: ModelPrice) -> None:
+def _tier_name(service_tier: str | None) -> str | None:
+    tier = (service_tier or "").strip().lower()
+    return None if tier in _DEFAULT_TIERS else tier
+
+
+def register_price(model: str, price: ModelPrice, *, service_tier: str | None = None) -> None:
     """Add or override the price of a model for the whole process.
 
     ``model`` is matched after normalisation, exactly or as a prefix (the longest registered
     prefix wins): ``"anthropic.claude-sonnet-4"`` covers every Sonnet 4.x id and every profile,
     ``"global.anthropic.claude-sonnet-4-5"`` only the global profile. An application inference
-    profile ARN is matched as given. Registered prices win over genai-prices and prices.json.
+    profile ARN is matched as given. Registered prices win over every packaged source.
+    Without ``service_tier`` the price applies to every tier that has no price of its own;
+    with ``service_tier="flex"`` (or ``"priority"``, ...) only to answers of that tier.
     """
     if not isinstance(price, ModelPrice):
         raise TypeError(f"price must be a ModelPrice, not {type(price).__name__}")
     global _registry_version
+    tier = _tier_name(service_tier)
     with _registry_lock:
-        _registry[_key_for(model)] = price
+        if tier is None:
+            _registry[_key_for(model)] = price
+        else:
+            _tier_registry.setdefault(tier, {})[_key_for(model)] = price
         _registry_version += 1
     _resolve.cache_clear()
 
 
-def unregister_price(model: str) -> None:
+def unregister_price(model: str, *, service_tier: str | None = None) -> None:
     """Remove a price added with :func:`register_price` (no error if there is none)."""
     global _registry_version
+    tier = _tier_name(service_tier)
     with _registry_lock:
-        _registry.pop(_key_for(model), None)
+        if tier is None:
+            _registry.pop(_key_for(model), None)
+        else:
+            _tier_registry.get(tier, {}).pop(_key_for(model), None)
         _registry_version += 1
     _resolve.cache_clear()
 
@@ -241,6 +267,46 @@ def _prices_json() -> dict[str, tuple[ModelPrice, str]]:
             cache_write_1h=_opt_float(entry.get("cache_write_1h")),
         )
         table[key] = (price, f"prices.json {entry.get('as_of', raw.get('as_of', ''))}".strip())
+    return table
+
+
+def _price_of(entry: Mapping[str, Any]) -> ModelPrice:
+    return ModelPrice(
+        input=float(entry["input"]),
+        output=float(entry["output"]),
+        cache_read=_opt_float(entry.get("cache_read")),
+        cache_write=_opt_float(entry.get("cache_write")),
+        cache_write_1h=_opt_float(entry.get("cache_write_1h")),
+    )
+
+
+class _Listed(NamedTuple):
+    price: ModelPrice
+    source: str
+    tiers: dict[str, ModelPrice]
+
+
+@lru_cache(maxsize=1)
+def _models_dev() -> dict[str, _Listed]:
+    """models.dev's Bedrock prices by id as listed (lowercase), by profile prefix + name and
+    by name; an id without a profile prefix is preferred for the name keys."""
+    from .models import models_dev_prices, models_dev_source
+
+    source = f"models.dev ({models_dev_source()})"
+    table: dict[str, _Listed] = {}
+    listed = models_dev_prices()
+    for model_id in sorted(listed, key=lambda i: (parse_model_id(i).scope is not None, i)):
+        cost = listed[model_id]
+        tiers = {
+            tier: _price_of(cost[tier])
+            for tier in _TIERS
+            if isinstance(cost.get(tier), Mapping) and {"input", "output"} <= set(cost[tier])
+        }
+        entry = _Listed(_price_of(cost), source, tiers)
+        parsed = _parse(model_id)
+        for key in (parsed.key, parsed.scoped, parsed.base):
+            if key and key not in table:
+                table[key] = entry
     return table
 
 
@@ -314,7 +380,23 @@ def _resolve(model_id: str, snapshot_id: int, version: int) -> _Resolved | None:
         if candidate and candidate in table:
             price, source = table[candidate]
             return _Resolved(candidate, source, price, None)
+    listed = _models_dev()
+    unscoped = parsed.key.split(".", 1)[1] if parsed.scoped else None
+    for candidate in (parsed.key, parsed.scoped, unscoped, parsed.base):
+        if candidate and candidate in listed:
+            entry = listed[candidate]
+            return _Resolved(candidate, entry.source, entry.price, None, entry.tiers)
     return None
+
+
+def _tier_price(model_id: str, tier: str | None) -> _Resolved | None:
+    """A price registered for ``tier`` that matches ``model_id``."""
+    if tier is None:
+        return None
+    with _registry_lock:
+        table = dict(_tier_registry.get(tier, {}))
+    match = _match_user(_parse(model_id), table)
+    return _Resolved(match[0], "user", match[1], None) if match else None
 
 
 def _resolve_with(model_id: str, prices: Mapping[str, ModelPrice] | None) -> _Resolved | None:
@@ -371,11 +453,13 @@ def _genai_rates(model: Any, input_tokens: int, tier: str | None) -> _Rates | No
 
 
 def _rates(resolved: _Resolved, input_tokens: int, tier: str | None) -> _Rates | None:
-    """Rates in force; ``None`` for a non-default ``tier`` that only user prices may cover."""
+    """Rates in force; ``None`` for a non-default ``tier`` whose price is not known."""
     if resolved.price is not None:
-        if tier is not None and resolved.source != "user":
-            return None
         p = resolved.price
+        if tier is not None and resolved.source != "user":
+            if tier not in resolved.tiers:
+                return None
+            p = resolved.tiers[tier]
         return _Rates(p.input, p.output, p.cache_read, p.cache_write, p.cache_write_1h)
     return _genai_rates(resolved.genai_model, input_tokens, tier)
 
@@ -481,7 +565,8 @@ def estimate_cost(
     Returns ``None``, with one logged warning per model id, when no price is known.
     """
     usage = usage_counts(usage)
-    resolved = _resolve_with(model_id, prices)
+    tier_key = _tier_name(service_tier)
+    resolved = _tier_price(model_id, tier_key) or _resolve_with(model_id, prices)
     parsed = _parse(model_id)
     if resolved is None:
         if parsed.known:
@@ -500,8 +585,8 @@ def estimate_cost(
             )
         return None
 
-    tier = (service_tier or "").strip().lower()
-    tier_key: str | None = None if tier in _DEFAULT_TIERS else tier
+    if resolved.source == "user":
+        tier_key = None  # a user price applies to the tier it was registered for, or to all
     user = resolved.source == "user"
     if not user and latency is not None and latency.strip().lower() == "optimized":
         _warn_once(
@@ -583,13 +668,19 @@ def response_cost(model_id: str | None, response: StreamResponse) -> CostBreakdo
     (``trace.promptRouter.invokedModelId``); the answer's service tier and latency mode.
     ``None`` without usage or model, or when no price is known (see :func:`estimate_cost`).
     """
-    routed = ((response.trace or {}).get("promptRouter") or {}).get("invokedModelId")
-    model = routed or model_id
+
+    def member(value: Any, key: str) -> Any:
+        return value.get(key) if isinstance(value, Mapping) else None
+
+    routed = member(member(response.trace, "promptRouter"), "invokedModelId")
+    model = routed if isinstance(routed, str) and routed else model_id
     if response.usage is None or not model:
         return None
+    tier = member(response.service_tier, "type")
+    latency = member(response.performance_config, "latency")
     return estimate_cost(
         model,
         response.usage,
-        service_tier=(response.service_tier or {}).get("type"),
-        latency=(response.performance_config or {}).get("latency"),
+        service_tier=tier if isinstance(tier, str) else None,
+        latency=latency if isinstance(latency, str) else None,
     )

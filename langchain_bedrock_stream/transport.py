@@ -24,7 +24,14 @@ from functools import partial
 from typing import Any, NoReturn
 
 from ._body import Body, Burst, open_body
-from ._capture import Prepared, capture, parse_answer, raise_for_answer, sends_itself
+from ._capture import (
+    Prepared,
+    capture,
+    keep_optional_members,
+    parse_answer,
+    raise_for_answer,
+    sends_itself,
+)
 from ._folding import Folder, Splicer
 from ._http import Response, send
 from ._resume import Splice, continuation, text_only
@@ -642,6 +649,7 @@ def converse(
 ) -> tuple[StreamResponse, str | None]:
     """One Converse call (with retries) -> the answer and the request id."""
     model_id = request.get("modelId")
+    keep_optional_members(client)
     with _ConverseCall(request, region) as call:
 
         def attempt() -> dict[str, Any]:

@@ -99,6 +99,7 @@ def fresh_pricing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Prices as at start-up for one test: no registered prices, no warnings issued yet, the
     bundled genai-prices data; the process-wide state is put back afterwards."""
     monkeypatch.setattr(pricing, "_registry", {})
+    monkeypatch.setattr(pricing, "_tier_registry", {})
     monkeypatch.setattr(pricing, "_registry_version", pricing._registry_version + 1)
     monkeypatch.setattr(pricing, "_warned", set())
     monkeypatch.setattr(pricing, "_genai_live", False)

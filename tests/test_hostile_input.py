@@ -215,27 +215,39 @@ MALFORMED: list[tuple[str, dict[str, Any], str, Any]] = [
     ("stop index missing", {"contentBlockStop": {}}, "contentBlockIndex", None),
     ("role a number", {"messageStart": {"role": 1}}, "role", 1),
     ("stop reason a list", {"messageStop": {"stopReason": ["x"]}}, "stopReason", ["x"]),
-    ("usage a string", {"metadata": {"usage": "lots"}}, "usage", "lots"),
-    (
-        "token count a string",
-        {"metadata": {"usage": {"inputTokens": "12"}}},
-        "usage.inputTokens",
-        "12",
-    ),
-    (
-        "token count a bool",
-        {"metadata": {"usage": {"outputTokens": True}}},
-        "usage.outputTokens",
-        True,
-    ),
-    ("metrics a number", {"metadata": {"metrics": 5}}, "metrics", 5),
-    (
-        "cache details of strings",
-        {"metadata": {"usage": {"cacheDetails": ["5m"]}}},
-        "usage.cacheDetails[]",
-        "5m",
-    ),
 ]
+
+
+#: Odd values in optional members: the answer is kept, the value as received (usage that
+#: cannot be counted goes to ``extras["usage"]``; nothing is counted or priced from it).
+ODD_OPTIONAL = [
+    ("usage a string", {"usage": "lots"}),
+    ("token count a string", {"usage": {"inputTokens": "12"}}),
+    ("token count a bool", {"usage": {"outputTokens": True}}),
+    ("cache details of strings", {"usage": {"inputTokens": 1, "cacheDetails": ["5m"]}}),
+    ("metrics a number", {"metrics": 5}),
+    ("trace a list", {"trace": [1]}),
+    ("service tier a string", {"serviceTier": "flex"}),
+]
+
+
+@pytest.mark.parametrize("metadata", [c[1] for c in ODD_OPTIONAL], ids=[c[0] for c in ODD_OPTIONAL])
+def test_odd_optional_metadata_is_kept_as_received(metadata: dict[str, Any]) -> None:
+    stream = fold([{"messageStart": {"role": "assistant"}}, delta({"text": "kept"}, 3)])
+    stream.feed(
+        {"messageStop": {"stopReason": "end_turn", "additionalModelResponseFields": "test"}}
+    )
+    stream.feed({"metadata": metadata})
+    response = stream.response()
+    assert response.content == [{"text": "kept"}]
+    assert response.additional_model_response_fields == "test"
+    (member, value) = next(iter(metadata.items()))
+    if member == "usage":
+        assert response.usage is None and response.extras["usage"] == value
+    else:
+        kept = {"metrics": response.metrics, "trace": response.trace}
+        kept["serviceTier"] = response.service_tier
+        assert kept[member] == value
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,7 @@ class Ctx:
     names: DocumentNames
     reasoning: ReasoningMode = "native"
     profile: FamilyProfile | None = None
-    """The model family's profile when the family table knows the model."""
+    """The model's profile when the model data knows the model."""
 
 
 # --- raw Converse blocks --------------------------------------------------------------------

@@ -11,10 +11,11 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from .caching import apply_cache_plan, check_cache_points, plan_from
+from .caching import apply_cache_plan, check_cache_points, place_after_media, plan_from
 from .family import description, known_profile
 from .messages import has_tool_blocks, to_converse_messages, tool_history_as_text
 from .reasoning import THINKING_HEADROOM, reasoning_fields, thinking_enabled
+from .schemas import check_union_limit, simplify_schemas
 
 _INFERENCE_KEYS = {
     "max_tokens": "maxTokens",
@@ -217,6 +218,8 @@ def build_request(
     for member, value, normalise in optional:
         if value:
             request[member] = normalise(value)
+    simplify_schemas(request)
+    check_union_limit(request)
     plan = plan_from(
         cache_control,
         system=system_cache,
@@ -225,5 +228,6 @@ def build_request(
         ttl=cache_ttl,
     )
     apply_cache_plan(request, plan, known_profile(description(model_id, base_model_id)))
+    place_after_media(request)
     check_cache_points(request)
     return request

@@ -11,6 +11,10 @@ public name, as on ChatBedrockConverse). Where they come from:
 - a call's ``cache_control={"ttl": ...}`` (what langchain-aws's prompt-caching middleware
   sends) asks for all three for that call.
 
+A cache point never directly follows a document or video block (Bedrock rejects that; images
+are fine): one that would goes before the trailing run of documents and videos instead
+(:func:`place_after_media`), as an automatic conversation point does.
+
 Checked before sending (:func:`check_cache_points`): at most :data:`MAX_CACHE_POINTS` cache
 points, and longer TTLs before shorter ones in the order Bedrock reads a request (tools,
 system, messages). Automatic points only use what the limit leaves; explicit ones that break
@@ -129,7 +133,7 @@ def apply_cache_plan(
     Order of priority while room is left: system, the last turn, tools, the turn that ended
     the previous call. Nova models get no conversation point in a turn holding tool blocks,
     and for a call's ``cache_control`` no TTL and no point after tools (langchain-aws observes
-    the same rules). ``profile`` is the family of a model the table knows (``None``
+    the same rules). ``profile`` is the profile of a model the data knows (``None``
     otherwise): a family known not to cache gets no automatic points, only the ones asked for
     by name (``cache_system`` / ``cache_tools``).
     """
@@ -150,7 +154,10 @@ def apply_cache_plan(
         nonlocal room
         if not blocks or _has_point(blocks[-1:]) or (not required and room <= 0):
             return
-        blocks.append(dict(point))
+        at = _media_run_start(blocks, len(blocks))
+        if at == 0 or _has_point(blocks[at - 1 : at]):
+            return  # only documents/videos to cache after, or a point already there
+        blocks.insert(at, dict(point))
         room -= 1
 
     if plan.system and system:
@@ -165,6 +172,49 @@ def apply_cache_plan(
         previous = turns[-3]
         if not (nova and _with_tool_blocks(previous)) and not _ends_in_reasoning(previous):
             add(previous["content"], required=False)
+
+
+_NO_POINT_AFTER = ("document", "video")
+"""Blocks Bedrock rejects a cache point directly after (images are fine)."""
+
+
+def _is_media(block: Any) -> bool:
+    return isinstance(block, Mapping) and any(kind in block for kind in _NO_POINT_AFTER)
+
+
+def _media_run_start(blocks: list[Any], end: int) -> int:
+    """Where the run of document/video blocks ending just before ``end`` starts (``end``
+    when the block before it is none of them)."""
+    start = end
+    while start > 0 and _is_media(blocks[start - 1]):
+        start -= 1
+    return start
+
+
+def place_after_media(request: Mapping[str, Any]) -> None:
+    """Move every cache point that directly follows a document or video block to before
+    the run of documents and videos it follows (in place; a point already there makes the
+    moved one redundant). Raises ``ValueError`` when nothing precedes that run in its
+    message: Bedrock rejects the point where it is, and there is nowhere else to put it."""
+    for index, message in enumerate(request.get("messages") or ()):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        placed: list[Any] = []
+        for block in content:
+            if not (_has_point([block]) and placed and _is_media(placed[-1])):
+                placed.append(block)
+                continue
+            at = _media_run_start(placed, len(placed))
+            if at == 0:
+                raise ValueError(
+                    f"messages[{index}]: a cache point directly after a document or video "
+                    "block, with nothing before them in the message; Bedrock rejects a cache "
+                    "point there: add text before the documents, or drop the cache point"
+                )
+            if not _has_point(placed[at - 1 : at]):
+                placed.insert(at, block)
+        message["content"] = placed
 
 
 def _ends_in_reasoning(turn: Mapping[str, Any]) -> bool:

@@ -26,5 +26,5 @@ def description(model_id: str | None, base_model_id: str | None = None) -> Model
 
 
 def known_profile(model: ModelDescription | None) -> FamilyProfile | None:
-    """The family profile when the family table knows the model, else ``None``."""
+    """The model's profile when the model data knows the model, else ``None``."""
     return model.profile if model is not None and model.known else None

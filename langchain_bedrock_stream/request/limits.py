@@ -129,8 +129,8 @@ def check_blocks(
     """Raise ``Unconvertible`` naming ``item`` (the content item converted, else the block)
     when a block of one message breaks a per-item limit.
 
-    ``profile`` (the family of a model the family table knows) adds the family checks of
-    :data:`_FAMILY_CHECKED`; ``None`` (no model, or one the table does not know) skips them.
+    ``profile`` (the profile of a model the data knows) adds the family checks of
+    :data:`_FAMILY_CHECKED`; ``None`` (no model, or one the data does not know) skips them.
     """
     for block in blocks:
         named = block if item is None else item

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,25 +14,12 @@ REASONING_EFFORTS = ("none", "low", "medium", "high", "xhigh", "max")
 """Values of ``reasoning_effort``; each family accepts the subset listed in
 :func:`reasoning_fields`."""
 
-_CLAUDE_VERSION = re.compile(
-    r"claude-(?:(?P<major>\d)-(?P<minor>\d)-[a-z]|"
-    r"(?:sonnet|opus|haiku|fable)-(?P<major2>\d+)(?:-(?P<minor2>\d{1,2})(?!\d))?)"
-)
 _THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384, "xhigh": 24576, "max": 32000}
 """``reasoning_effort`` -> ``budget_tokens`` for Claude models that take a thinking budget."""
 THINKING_HEADROOM = 4096
 """Answer tokens added to a thinking budget when ``max_tokens`` is not set."""
 _MIN_THINKING_BUDGET = 1024
 _THREE_LEVELS = ("low", "medium", "high")
-
-
-def _claude_version(model: str) -> tuple[int, int] | None:
-    match = _CLAUDE_VERSION.search(model)
-    if match is None:
-        return None
-    if match["major"] is not None:
-        return int(match["major"]), int(match["minor"])
-    return int(match["major2"]), int(match["minor2"] or 0)
 
 
 def _budget_thinking(budget: int) -> dict[str, Any]:
@@ -71,7 +57,8 @@ def reasoning_fields(
       - OpenAI gpt-oss, DeepSeek V3, Kimi, GLM: ``{"reasoning_effort": effort}``.
       - OpenAI GPT-5 and later: ``{"reasoning": {"effort": effort}}``.
 
-    The levels a model takes come from its family profile (:mod:`..models`), or ``levels``
+    The request style (``reasoning`` in the model's profile) and the levels a model takes
+    come from its profile (:mod:`..models`), or the levels from ``levels``
     when given (a ``profile={"reasoning_effort_levels": [...]}`` set on the chat model).
 
     Raises ``ValueError`` for other families and for values a family does not take (set
@@ -85,7 +72,6 @@ def reasoning_fields(
             f"(got reasoning_effort={effort!r}, thinking_budget={budget!r})"
         )
     model = base_model_name(model_id).lower()
-    claude = _claude_version(model) if "claude" in model else None
     if budget is not None:
         if "anthropic." not in model and "claude" not in model:
             raise ValueError(
@@ -105,12 +91,12 @@ def reasoning_fields(
         )
     profile = describe(model_id).profile
     accepted = tuple(levels) if levels else profile.reasoning_efforts
-    if (claude is not None and claude >= (4, 6)) or profile.reasoning == "adaptive":
+    if profile.reasoning == "adaptive":
         if effort == "none":
             return {"thinking": {"type": "disabled"}}
         _check_level(model_id, effort, accepted)
         return {"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}
-    if claude is not None and claude >= (3, 7):
+    if profile.reasoning == "budget":
         return {} if effort == "none" else _budget_thinking(_THINKING_BUDGETS[effort])
     if profile.reasoning == "nova":
         if effort == "none":
