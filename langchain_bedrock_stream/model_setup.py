@@ -121,8 +121,9 @@ def thinking_on(model: ModelDescription, fields: Mapping[str, Any] | None) -> bo
 
 def tool_choice_kinds(model: ModelDescription, fields: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The ``toolChoice`` kinds the model takes with these request fields: only ``auto``
-    while thinking is on for families that refuse forced tool use then."""
-    kinds = model.profile.tool_choices
+    while thinking is on for families that refuse forced tool use then. A model the data
+    does not know is refused nothing: Bedrock decides."""
+    kinds = model.profile.tool_choices if model.known else ("auto", "any", "tool")
     if not model.profile.forced_choice_with_thinking and thinking_on(model, fields):
         return tuple(k for k in kinds if k == "auto")
     return kinds

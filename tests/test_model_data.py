@@ -219,3 +219,20 @@ def test_registered_profile_drops_sampling(
     with pytest.warns(UserWarning, match="top_p"):
         body = _one_request(server, model, True)
     assert "topP" not in body.get("inferenceConfig", {})
+
+
+@pytest.mark.parametrize("choice", ["any", "get_weather"])
+def test_an_unknown_model_is_refused_no_tool_choice(server: BedrockWireServer, choice: str) -> None:
+    """The data knows nothing of this model's tool choice: the request goes out as asked,
+    and Bedrock decides."""
+
+    def get_weather(city: str) -> str:
+        """Weather in a city."""
+        return city
+
+    model = loopback.model_on(server, "acme.brand-new-model-v1:0")
+    bound = model.bind_tools([get_weather], tool_choice=choice)
+    server.enqueue(JsonReply(converse_body()))
+    bound.invoke("Weather in Oslo?")
+    choice_sent = sent(server)["toolConfig"]["toolChoice"]
+    assert choice_sent == ({"any": {}} if choice == "any" else {"tool": {"name": "get_weather"}})
