@@ -5,7 +5,8 @@ Public names:
 - ``ChatBedrockStream``: the LangChain chat model (drop-in for ``ChatBedrockConverse``).
 - ``BedrockStream`` / ``converse_stream`` / ``converse``: one Bedrock answer without LangChain:
   iterate its deltas and tool calls, then read text, tool calls, usage, cost, next messages.
-- the ``BedrockError`` tree: typed errors that are also LangChain's ``Model*Error`` types.
+- the ``BedrockError`` tree: typed errors; raised through ``ChatBedrockStream`` also LangChain's
+  ``Model*Error`` types.
 - ``estimate_cost`` / ``get_bedrock_usage_callback``: cost of an answer, totals across runs.
 - ``create_cache_point``: a prompt-caching checkpoint to place in your messages.
 - ``enable_tracing`` / ``disable_tracing``: OpenTelemetry GenAI spans of this package's own.

@@ -533,7 +533,7 @@ class ChatBedrockStream(BaseChatModel):
         application inference profile (once per ARN) and derive what depends on it."""
         if not self._needs_profile_lookup():
             return
-        with map_errors(model_id=self.model_id, region=self._region()):
+        with map_errors(model_id=self.model_id, region=self._region(), langchain=True):
             base = base_of_inference_profile(self.model_id, self._control_client())
         if base is None or self.base_model_id is not None:
             return
@@ -848,7 +848,10 @@ class ChatBedrockStream(BaseChatModel):
         """The error crossing of one call: what leaves it is a ``BedrockError`` (or a
         documented pass-through; see ``errors.map_errors``)."""
         return map_errors(
-            model_id=run.model_id, region=self._region(), request_id=lambda: run.handle.request_id
+            model_id=run.model_id,
+            region=self._region(),
+            request_id=lambda: run.handle.request_id,
+            langchain=True,
         )
 
     def _chunks(
@@ -1001,23 +1004,23 @@ class ChatBedrockStream(BaseChatModel):
         return request
 
     def _converse(self, request: dict[str, Any], run: _Run) -> ChatResult:
-        run.response, run.handle.request_id = converse(
-            self._get_client(),
-            self._converse_request(request),
-            policy=self._policy(),
-            region=self._region(),
-        )
         with self._boundary(run):
+            run.response, run.handle.request_id = converse(
+                self._get_client(),
+                self._converse_request(request),
+                policy=self._policy(),
+                region=self._region(),
+            )
             return self._result(run)
 
     async def _aconverse(self, request: dict[str, Any], run: _Run) -> ChatResult:
-        run.response, run.handle.request_id = await aconverse(
-            self._get_client(),
-            self._converse_request(request),
-            policy=self._policy(),
-            region=self._region(),
-        )
         with self._boundary(run):
+            run.response, run.handle.request_id = await aconverse(
+                self._get_client(),
+                self._converse_request(request),
+                policy=self._policy(),
+                region=self._region(),
+            )
             return self._result(run)
 
     def _generate(
@@ -1135,7 +1138,8 @@ class ChatBedrockStream(BaseChatModel):
         """
         from .tokens import count_message_tokens
 
-        return count_message_tokens(self, messages, tools)
+        with map_errors(model_id=self.model_id, region=self._region(), langchain=True):
+            return count_message_tokens(self, messages, tools)
 
     def get_num_tokens(self, text: str) -> int:
         """Estimated tokens of ``text`` (local, no tokenizer download)."""

@@ -1,8 +1,10 @@
 """One documented exception tree; foreign errors are mapped here and nowhere else.
 
-Every error raised by a Bedrock call is a ``BedrockError`` and also the matching
-``langchain_core.exceptions`` type (``ModelRateLimitError``, ``ModelNotFoundError``, ...), so
-code written for any LangChain provider can catch it. Errors that Bedrock itself reported
+Every error raised by a Bedrock call is a ``BedrockError``; raised through
+``ChatBedrockStream`` it is also the matching ``langchain_core.exceptions`` type
+(``ModelRateLimitError``, ``ModelNotFoundError``, ...), so code written for any LangChain
+provider can catch it, while ``BedrockStream`` and this module load nothing of LangChain.
+Errors that Bedrock itself reported
 (HTTP errors and exception frames) are also ``botocore.exceptions.ClientError`` subclasses,
 so code written for ``ChatBedrockConverse`` that catches ``ClientError`` keeps working.
 
@@ -43,18 +45,6 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.parsers import ResponseParserError
-from langchain_core.exceptions import (
-    ContextOverflowError,
-    ModelAPIError,
-    ModelAuthenticationError,
-    ModelConnectionError,
-    ModelError,
-    ModelInvalidRequestError,
-    ModelNotFoundError,
-    ModelPermissionDeniedError,
-    ModelRateLimitError,
-    ModelTimeoutError,
-)
 
 from .accumulator import MalformedEvent
 from .redaction import redact
@@ -137,7 +127,7 @@ class InputConversionError(ValueError):
         self.block = block
 
 
-class BedrockError(ModelError):
+class BedrockError(Exception):
     """Base of every error a Bedrock call raises.
 
     Attributes carry what a caller needs to act or report: the Bedrock error ``code``,
@@ -147,8 +137,10 @@ class BedrockError(ModelError):
     everything received (text, reasoning, finished tool calls, usage if known), and
     ``partial_response``, the same answer as a framework-free ``StreamResponse``.
     The foreign error (botocore, urllib3) is kept as ``__cause__``. Credentials are masked
-    in every message.
+    in every message. ``is_retryable``: whether the same request may succeed later.
     """
+
+    is_retryable = False
 
     def __init__(
         self,
@@ -171,7 +163,7 @@ class BedrockError(ModelError):
         self.partial_message: AIMessage | None = None
         self.partial_response: StreamResponse | None = None
         self.detail = redact(message)
-        ModelError.__init__(self, self._describe())
+        Exception.__init__(self, self._describe())
 
     def _describe(self) -> str:
         where = f"model {self.model_id!r}" if self.model_id else "Bedrock"
@@ -195,7 +187,8 @@ class BedrockError(ModelError):
         # (``attempts``, ``partial_message``, ``partial_response``, ``response``, ...).
         # A class made for one client's modeled exception pickles as the class it extends.
         cls = getattr(type(self), "_pickled_as", None) or type(self)
-        return (_rebuild, (cls, self.detail, self._fields()), dict(vars(self)))
+        faced = getattr(type(self), "_langchain_face", False)
+        return (_rebuild, (cls, self.detail, self._fields(), faced), dict(vars(self)))
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -208,8 +201,15 @@ class BedrockError(ModelError):
         }
 
 
-def _rebuild(cls: type[BedrockError], detail: str, fields: dict[str, Any]) -> BedrockError:
-    return cls(detail, **fields)
+def _rebuild(
+    cls: type[BedrockError], detail: str, fields: dict[str, Any], faced: bool = False
+) -> BedrockError:
+    error = cls(detail, **fields)
+    if faced:  # raised through ChatBedrockStream: also LangChain's type again
+        from ._langchain_face import as_langchain
+
+        as_langchain(error)
+    return error
 
 
 class _ServiceError(BedrockError, ClientError):
@@ -230,45 +230,45 @@ class _ServiceError(BedrockError, ClientError):
         return self._describe()
 
 
-class BedrockRateLimitError(_ServiceError, ModelRateLimitError):
+class BedrockRateLimitError(_ServiceError):
     """Throttled (HTTP 429 / ``ThrottlingException``); retryable."""
 
     is_retryable = True
 
 
-class BedrockAuthenticationError(_ServiceError, ModelAuthenticationError):
+class BedrockAuthenticationError(_ServiceError):
     """Credentials missing, invalid or expired."""
 
 
-class BedrockPermissionDeniedError(_ServiceError, ModelPermissionDeniedError):
+class BedrockPermissionDeniedError(_ServiceError):
     """Credentials valid but not allowed (``AccessDeniedException``, model access not granted)."""
 
 
-class BedrockNotFoundError(_ServiceError, ModelNotFoundError):
+class BedrockNotFoundError(_ServiceError):
     """The model id, inference profile or resource does not exist in this region."""
 
 
-class BedrockInvalidRequestError(_ServiceError, ModelInvalidRequestError):
+class BedrockInvalidRequestError(_ServiceError):
     """Bedrock rejected the request (``ValidationException`` and other 4xx)."""
 
 
-class BedrockContextOverflowError(_ServiceError, ContextOverflowError):
+class BedrockContextOverflowError(_ServiceError):
     """The input is longer than the model's context window."""
 
 
-class BedrockAPIError(_ServiceError, ModelAPIError):
+class BedrockAPIError(_ServiceError):
     """A server-side failure (5xx, model errors, mid-stream exception frames); retryable."""
 
     is_retryable = True
 
 
-class BedrockTimeoutError(BedrockError, ModelTimeoutError):
+class BedrockTimeoutError(BedrockError):
     """The request or the model timed out; retryable."""
 
     is_retryable = True
 
 
-class BedrockConnectionError(BedrockError, ModelConnectionError, ConnectionError):
+class BedrockConnectionError(BedrockError, ConnectionError):
     """Bedrock could not be reached, or the connection dropped mid-answer; retryable.
 
     Also the builtin ``ConnectionError``, so ``with_retry(retry_if_exception_type=
@@ -278,7 +278,7 @@ class BedrockConnectionError(BedrockError, ModelConnectionError, ConnectionError
     is_retryable = True
 
 
-class StreamIntegrityError(BedrockError, ModelAPIError):
+class StreamIntegrityError(BedrockError):
     """The event stream was cut short or corrupt (no ``messageStop``, bad CRC, no events).
 
     Never reported as a short success: what did arrive is in ``partial_message``.
@@ -671,6 +671,7 @@ def map_errors(
     region: str | None,
     request_id: Callable[[], str | None] | None = None,
     keep: tuple[type[BaseException], ...] = (),
+    langchain: bool = False,
 ) -> Iterator[None]:
     """The one crossing: inside it, every failure becomes a ``BedrockError``.
 
@@ -680,8 +681,20 @@ def map_errors(
     ``StreamIntegrityError`` too, chained to the original. ``InputConversionError``,
     botocore's configuration errors, ``BaseException`` s (``KeyboardInterrupt``,
     cancellation) and the ``keep`` types propagate as themselves. Credentials are masked
-    in the whole chain. ``request_id`` is asked for at the time of the failure.
+    in the whole chain. ``request_id`` is asked for at the time of the failure. With
+    ``langchain`` (the chat model's crossings), what leaves is also the matching
+    ``langchain_core.exceptions`` type (see ``_langchain_face``).
     """
+    if langchain:
+        from ._langchain_face import as_langchain
+
+        try:
+            with map_errors(model_id=model_id, region=region, request_id=request_id, keep=keep):
+                yield
+        except BedrockError as exc:
+            as_langchain(exc)
+            raise
+        return
     try:
         yield
     except BedrockError:

@@ -16,11 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from botocore.config import Config
-from langchain_core.exceptions import ModelRateLimitError
-from langchain_core.rate_limiters import BaseRateLimiter
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
-from .errors import BedrockError
+from .errors import BedrockError, BedrockRateLimitError
 
 __all__ = ["RetryPolicy", "botocore_in_our_place", "resolve_policy"]
 
@@ -54,7 +52,8 @@ class RetryPolicy:
     max_elapsed: float = 60.0
     jitter: bool = True
     sleep: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
-    rate_limiter: BaseRateLimiter | None = field(default=None, repr=False, compare=False)
+    # A LangChain ``BaseRateLimiter`` (typed loosely: this module imports nothing of LangChain).
+    rate_limiter: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -182,7 +181,7 @@ class RetryPolicy:
             if (
                 throttled is not None
                 and self.rate_limiter is not None
-                and isinstance(error, ModelRateLimitError)
+                and isinstance(error, BedrockRateLimitError)
             ):
                 throttled(error)
             pause = state.next_action.sleep if state.next_action else 0.0

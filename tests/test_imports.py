@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -82,3 +83,63 @@ def test_a_serialized_model_loads_when_its_class_is_allowed() -> None:
         "eu-west-1",
         0.2,
     )
+
+
+def test_boto3_only_streaming_loads_nothing_of_langchain(tmp_path: Any) -> None:
+    """A boto3-only program (``converse_stream`` with tools, a throttled attempt retried, a
+    ``converse`` call, a failure) runs on the core alone: no ``langchain_core`` module is
+    loaded, and its errors are the package's typed errors without LangChain's types."""
+    from langchain_bedrock_stream.testing import BedrockWireServer
+    from langchain_bedrock_stream.testing.scripted import error_reply, text_answer, tool_call_answer
+
+    script = tmp_path / "boto3_only.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, sys
+            os.environ.update(AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="b")
+            import boto3
+            from botocore.config import Config
+            from langchain_bedrock_stream import (
+                BedrockRateLimitError, RetryPolicy, ToolCall, converse, converse_stream,
+            )
+            client = boto3.client("bedrock-runtime", region_name="us-east-1",
+                                  endpoint_url=sys.argv[1],
+                                  config=Config(retries={"total_max_attempts": 1}))
+            tools = {"tools": [{"toolSpec": {"name": "get_weather",
+                     "inputSchema": {"json": {"type": "object"}}}}]}
+            messages = [{"role": "user", "content": [{"text": "Weather?"}]}]
+            policy = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.02)
+            stream = converse_stream(client, modelId="us.amazon.nova-micro-v1:0",
+                                     messages=messages, toolConfig=tools, retry_policy=policy)
+            calls = [item for item in stream if isinstance(item, ToolCall)]
+            assert [c.name for c in calls] == ["get_weather"], calls
+            answer = converse(client, modelId="us.amazon.nova-micro-v1:0", messages=messages)
+            assert answer.text == "Sunny."
+            try:
+                converse(client, modelId="us.amazon.nova-micro-v1:0", messages=messages,
+                         retry_policy=RetryPolicy(max_retries=0))
+            except BedrockRateLimitError as error:
+                assert not any(c.__module__.startswith("langchain_core")
+                               for c in type(error).__mro__), type(error).__mro__
+            else:
+                raise AssertionError("no error")
+            print(sorted(m for m in sys.modules if m.startswith("langchain_core")))
+            """
+        )
+    )
+    replies = [
+        error_reply("throttling"),
+        tool_call_answer("get_weather", {"city": "Oslo"}).stream_reply(),
+        text_answer("Sunny.").json_reply(),
+        error_reply("throttling"),
+    ]
+    with BedrockWireServer(replies) as server:
+        result = subprocess.run(
+            [sys.executable, str(script), server.endpoint_url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

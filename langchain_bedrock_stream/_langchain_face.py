@@ -1,0 +1,72 @@
+"""The LangChain face of the error tree: a ``BedrockError`` that leaves ``ChatBedrockStream``
+is also the matching ``langchain_core.exceptions`` type.
+
+The tree itself (``errors.py``) imports nothing of LangChain, so ``BedrockStream`` and the
+transport work without it. At the chat model's crossings (``errors.map_errors(...,
+langchain=True)``) an error is given, in place, a class that extends its own class and
+LangChain's: ``isinstance`` holds for both, its attributes, message and chain are untouched,
+and it pickles as such (see ``errors._rebuild``). One class is made per error class, once.
+"""
+
+from __future__ import annotations
+
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+
+from . import errors
+
+__all__ = ["as_langchain"]
+
+_BASES: tuple[tuple[type[errors.BedrockError], type[ModelError]], ...] = (
+    (errors.BedrockRateLimitError, ModelRateLimitError),
+    (errors.BedrockAuthenticationError, ModelAuthenticationError),
+    (errors.BedrockPermissionDeniedError, ModelPermissionDeniedError),
+    (errors.BedrockNotFoundError, ModelNotFoundError),
+    (errors.BedrockInvalidRequestError, ModelInvalidRequestError),
+    (errors.BedrockContextOverflowError, ContextOverflowError),
+    (errors.BedrockTimeoutError, ModelTimeoutError),
+    (errors.BedrockConnectionError, ModelConnectionError),
+    (errors.BedrockAPIError, ModelAPIError),
+    (errors.StreamIntegrityError, ModelAPIError),
+    (errors.BedrockError, ModelError),
+)
+"""Most specific first: the LangChain type each part of the tree also is."""
+
+
+_FACED: dict[type[errors.BedrockError], type[errors.BedrockError]] = {}
+_FACED_MAX = 512  # classes made per botocore session come and go: bounded
+
+
+def as_langchain(error: errors.BedrockError) -> errors.BedrockError:
+    """Give ``error`` its LangChain face (in place; idempotent); returns it."""
+    cls = type(error)
+    if not getattr(cls, "_langchain_face", False):
+        faced = _FACED.get(cls)
+        if faced is None:
+            if len(_FACED) >= _FACED_MAX:
+                _FACED.clear()
+            faced = _FACED[cls] = _faced(cls)
+        error.__class__ = faced
+    return error
+
+
+def _faced(cls: type[errors.BedrockError]) -> type[errors.BedrockError]:
+    base = next(langchain for ours, langchain in _BASES if issubclass(cls, ours))
+    namespace = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        "_pickled_as": getattr(cls, "_pickled_as", None) or cls,
+        "_langchain_face": True,
+    }
+    return type(cls.__name__, (cls, base), namespace)
