@@ -634,14 +634,23 @@ _AHEAD = 32
 
 _gate = threading.Lock()  # every reading thread passes it after each read; held to rest
 _rested = 0.0  # when reading threads last rested
+_behind = 0  # bodies holding reads their caller has not taken yet: the loop is behind
+_behind_lock = threading.Lock()
+
+
+def _count_behind(change: int) -> None:
+    global _behind
+    with _behind_lock:
+        _behind += change
 
 
 def _take_turns() -> None:
-    """After a read: at most every ``BURST`` seconds, one reading thread rests ``PAUSE``
-    seconds holding the gate, and the others stop at it: the event loop's thread takes the
-    GIL then, however many streams are read in threads (see ``_threads``)."""
+    """After a read, while the loop is behind (reads wait for it): at most every ``BURST``
+    seconds, one reading thread rests ``PAUSE`` seconds holding the gate, and the others
+    stop at it, so that the event loop's thread takes the GIL however many streams are read
+    in threads (see ``_threads``). A loop that keeps up costs the readers nothing."""
     global _rested
-    if time.perf_counter() - _rested < BURST:
+    if not _behind or time.perf_counter() - _rested < BURST:
         with _gate:
             return
     with _gate:
@@ -656,8 +665,9 @@ class _ThreadedBody:
     The thread reads ahead of the caller (at most ``_AHEAD`` reads): whatever it has read
     by the time the caller asks is handed over in one piece, and the loop is woken only
     when the caller is waiting. A loop that falls behind so gets several events per wake-up
-    (and per chunk) instead of one thread hop per event. An error comes after the events
-    read before it; the end, after all of them.
+    (and per chunk) instead of one thread hop per event, and the reading threads take turns
+    with it (``_take_turns``). An error comes after the events read before it; the end,
+    after all of them.
     """
 
     def __init__(self, body: Body) -> None:
@@ -676,6 +686,7 @@ class _ThreadedBody:
                 if self._ready:
                     ready, self._ready = self._ready, []
                     self._room.notify()
+                    _count_behind(-1)
                     return _joined(ready)
                 end = self._end
                 if end is None:
@@ -704,7 +715,11 @@ class _ThreadedBody:
                 data = exc
             _take_turns()
             with self._lock:
+                if self._closed:
+                    return
                 if data and not isinstance(data, BaseException):
+                    if not self._ready:
+                        _count_behind(1)
                     self._ready.append(data)
                 else:
                     self._end = data
@@ -718,6 +733,9 @@ class _ThreadedBody:
 
     def close(self) -> None:
         with self._lock:
+            if self._ready:
+                self._ready = []
+                _count_behind(-1)
             self._closed = True
             self._room.notify()
         self._body.close()  # wakes a read blocked on its socket
