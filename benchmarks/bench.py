@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import datetime
 import gc
@@ -56,6 +57,10 @@ OURS, RAW, LC = "ChatBedrockStream", "raw boto3", "ChatBedrockConverse"
 CONTENDERS = (OURS, RAW, LC)
 FLOOR = "LangChain floor (no I/O)"
 FROZEN = "*diagnostic:* ChatBedrockStream, gc.freeze() after the cold round"
+OURS_OTEL = "ChatBedrockStream, OTel-instrumented"
+LC_OTEL = "ChatBedrockConverse, OTel-instrumented"
+INSTRUMENTED = {OURS_OTEL: OURS, LC_OTEL: LC}
+"""Contenders whose process instruments botocore with OpenTelemetry: the model each runs."""
 
 # --- the scripted answers (built identically in the server process and the client) -----------
 
@@ -261,10 +266,17 @@ class Cell:
 
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    system: list[float] = field(default_factory=list)
+    """Of ``cpu``, the kernel's time (system calls, thread switches), where measured."""
     lag: list[float] = field(default_factory=list)
     """Worst event-loop lateness per sample (seconds), where measured."""
+    lag_open: list[float] = field(default_factory=list)
+    """Of ``lag``, the worst once every stream had its first chunk (LangChain contenders)."""
     cold_lag: float | None = None
     """Worst lateness in the first round on a new event loop (connections opened in it)."""
+    spans: list[int] = field(default_factory=list)
+    """Finished ConverseStream spans per round, where the process is instrumented."""
+    cold_spans: int | None = None
     chunks: int | None = None
     correct: bool = True
     note: str = ""
@@ -287,8 +299,12 @@ class Cell:
             "cpu_s": self.cpu,
             "wall_median_s": self.wall_med,
             "cpu_median_s": self.cpu_med,
+            "system_cpu_s": self.system,
             "loop_lag_s": self.lag,
+            "loop_lag_all_open_s": self.lag_open,
             "cold_loop_lag_s": self.cold_lag,
+            "spans": self.spans,
+            "cold_spans": self.cold_spans,
             "chunks": self.chunks,
             "correct": self.correct,
             "note": self.note,
@@ -380,11 +396,13 @@ def lc_invoke(model: Any, spec: str) -> Got:
     return _got(model.invoke(spec), 1)
 
 
-async def lc_astream(model: Any, spec: str) -> Got:
+async def lc_astream(model: Any, spec: str, first: Callable[[], None] | None = None) -> Got:
     full = None
     chunks = 0
     async for chunk in model.astream(spec):
         chunks += 1
+        if chunks == 1 and first is not None:
+            first()
         full = chunk if full is None else full + chunk
     return _got(full, chunks)
 
@@ -657,20 +675,67 @@ class _Ticker:
     (``testing.LoopLagTicker`` does the same; importing it would put this package into the
     other contenders' processes.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, opening: Callable[[], bool] = lambda: False) -> None:
         self.worst = 0.0
+        self.opening = opening
+        """Whether streams are still opening (some have had no chunk yet)."""
+        self.worst_open = 0.0
+        """The worst lateness once every stream had its first chunk."""
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             due = loop.time() + 0.005
+            opening = self.opening()
             await asyncio.sleep(0.005)
-            self.worst = max(self.worst, loop.time() - due)
+            late = loop.time() - due
+            self.worst = max(self.worst, late)
+            if not opening:
+                self.worst_open = max(self.worst_open, late)
+
+
+_spans: Any = None
+"""The child's span exporter when it instruments botocore (see ``_instrument``)."""
+
+
+def _instrument() -> Any:
+    """In the child, before any client exists: an OpenTelemetry SDK tracer provider whose
+    spans go, as each ends, into an in-memory exporter (cleared every round), and
+    ``opentelemetry-instrumentation-botocore`` instrumenting botocore with it.
+
+    ``SimpleSpanProcessor`` exports in the thread that ends the span, so the cost lands in
+    the round (and the process) that made the span, and a round's finished spans can be
+    counted exactly once it ends; the in-memory exporter appends to a list, so what is
+    measured is the instrumentation, not an exporter. (A ``BatchSpanProcessor`` would add a
+    worker thread exporting on its own schedule, across round boundaries.)"""
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    BotocoreInstrumentor().instrument(tracer_provider=provider)
+    return exporter
+
+
+def _finished_spans() -> int | None:
+    """ConverseStream spans finished since the last call (``None`` when not instrumented)."""
+    if _spans is None:
+        return None
+    spans = _spans.get_finished_spans()
+    _spans.clear()
+    return sum(1 for span in spans if (span.attributes or {}).get("rpc.method") == "ConverseStream")
 
 
 def _lag_contender(name: str, endpoint: str, spec: str, streams: int) -> Callable[[int], Any]:
     """In the child: ``work(streams)``, a coroutine function running one round. Every
     client keeps as many connections as there are streams (at least 256)."""
+    global _spans
+    if name in INSTRUMENTED:
+        _spans = _instrument()  # before the client is created
+        name = INSTRUMENTED[name]
     from botocore.config import Config
 
     pool = Config(max_pool_connections=max(256, streams))
@@ -705,12 +770,28 @@ def _lag_contender(name: str, endpoint: str, spec: str, streams: int) -> Callabl
             model=MODEL_ID, region_name=REGION, endpoint_url=endpoint, config=pool
         )
         ours.client  # noqa: B018 - built here, as in a server, for the floor as well
+        if _spans is not None:
+            from langchain_bedrock_stream._capture import watcher
+
+            if watcher(ours.client) is None:  # it would not take the instrumented path
+                raise RuntimeError("the instrumentation is not seen on our client")
         model = _floor_model(answer(spec)) if name == FLOOR else ours
 
     async def lc_round(streams: int) -> list[Got]:
-        return list(await asyncio.gather(*(lc_astream(model, spec) for _ in range(streams))))
+        return list(
+            await asyncio.gather(*(lc_astream(model, spec, _first_chunk) for _ in range(streams)))
+        )
 
     return lc_round
+
+
+_firsts = 0
+"""Streams of the round under way that have had their first chunk (LangChain contenders)."""
+
+
+def _first_chunk() -> None:
+    global _firsts
+    _firsts += 1
 
 
 def lag_child(name: str, endpoint: str, spec: str, streams: int, server_pid: int) -> None:
@@ -721,22 +802,29 @@ def lag_child(name: str, endpoint: str, spec: str, streams: int, server_pid: int
     loop = asyncio.new_event_loop()
 
     async def one_round() -> dict[str, Any]:
-        ticker = _Ticker()
+        global _firsts
+        _firsts = 0
+        ticker = _Ticker(lambda: _firsts < streams)
         task = asyncio.ensure_future(ticker.run())
         await asyncio.sleep(0)
+        _finished_spans()  # none of an earlier round's spans count in this one
         gc.collect()
         before = server_cpu(server_pid)
-        c0, w0 = time.process_time(), time.perf_counter()
+        c0, w0, s0 = time.process_time(), time.perf_counter(), os.times().system
         gots = await work(streams)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        system = os.times().system - s0
         task.cancel()
         return {
             "wall": wall,
             "cpu": cpu,
+            "system": system,
             "lag": ticker.worst,
+            "lag_open": ticker.worst_open if _firsts else None,
             "chunks": sum(g.chunks for g in gots),
             "correct": len(gots) == streams and all(check(g, ans) for g in gots),
             "server_cpu": server_cpu(server_pid) - before,
+            "spans": _finished_spans(),
         }
 
     print(json.dumps(loop.run_until_complete(one_round())), flush=True)
@@ -798,6 +886,7 @@ def _run_lagged(
         for name in names:
             children[name] = _LagChild(name, endpoint, spec, streams, server_pid)
             cells[name].cold_lag = children[name].cold["lag"]
+            cells[name].cold_spans = children[name].cold["spans"]
             cells[name].correct = children[name].cold["correct"]
         for _ in range(rounds):
             for name, child in children.items():
@@ -805,10 +894,15 @@ def _run_lagged(
                 cell = cells[name]
                 cell.wall.append(sample["wall"])
                 cell.cpu.append(sample["cpu"])
+                cell.system.append(sample["system"])
                 cell.lag.append(sample["lag"])
+                if sample["lag_open"] is not None:
+                    cell.lag_open.append(sample["lag_open"])
                 cell.chunks = sample["chunks"]
                 cell.correct = cell.correct and sample["correct"]
                 server[name].append(sample["server_cpu"])
+                if sample["spans"] is not None:
+                    cell.spans.append(sample["spans"])
     finally:
         for child in children.values():
             child.close()
@@ -829,6 +923,13 @@ def _https_lateness(
         f"{number}. HTTPS: {streams} concurrent streams, 20 ms/event", cells, streams * events
     )
     _print_lag(cells)
+    for name, cell in cells.items():
+        if cell.system:
+            print(f"   {name}: system CPU per round (s) {[round(x, 3) for x in cell.system]}")
+        if cell.lag_open:
+            print(f"   {name}: worst lateness, all streams open: {_max_ms(cell.lag_open)} ms")
+        if cell.spans:
+            print(f"   {name}: ConverseStream spans per round {cell.spans} ({cell.cold_spans})")
     return {
         "spec": spec,
         "streams": streams,
@@ -849,6 +950,14 @@ def scenario_https(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
 def scenario_https_many(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
     """1,024 concurrent HTTPS streams: ours (and the floor, for reference)."""
     return _https_lateness(s, 7, (OURS, FLOOR, FROZEN), cfg.many_streams, 1 if cfg.quick else 3)
+
+
+def scenario_https_otel(s: Setup, cfg: argparse.Namespace) -> dict[str, Any]:
+    """256 concurrent HTTPS streams with botocore instrumented by OpenTelemetry (set up in
+    each contender's process before its client): ours and ChatBedrockConverse, and both
+    uninstrumented for reference."""
+    names = (LC_OTEL, OURS_OTEL, LC, OURS)
+    return _https_lateness(s, 8, names, cfg.streams, cfg.conc_rounds)
 
 
 def _print_lag(cells: dict[str, Cell]) -> None:
@@ -1162,7 +1271,7 @@ def _short(filename: str) -> str:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     info = {
         name: version(name)
@@ -1175,6 +1284,9 @@ def _versions() -> dict[str, str]:
             "langchain-bedrock-stream",
         )
     }
+    for name in ("opentelemetry-sdk", "opentelemetry-instrumentation-botocore"):
+        with contextlib.suppress(PackageNotFoundError):
+            info[name] = version(name)
     info["python"] = platform.python_version()
     return info
 
@@ -1340,7 +1452,52 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         "all correct, <= 300 ms",
         m.correct and m.lag_max <= 0.3,
     )
+    if "https_otel" in res:
+        out += _otel_targets(res["https_otel"])
     return out
+
+
+def _otel_targets(block: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scenario 8's targets: instrumented, ours costs no more CPU per event than
+    ChatBedrockConverse instrumented the same way, and keeps the loop as free."""
+    cells, n = block["cells"], block["streams"]
+    events = n * block["events_per_stream"]
+    ours, lc = cells[OURS_OTEL], cells[LC_OTEL]
+    c = ours.cpu_med / lc.cpu_med
+    spans = all(_spans_ok(cell, n) for cell in (ours, lc))
+    return [
+        {
+            "target": f"8a. HTTPS, botocore instrumented (OTel): {n} concurrent astream CPU per "
+            "event vs ChatBedrockConverse instrumented",
+            "measured": f"{c:.2f}x ({ours.cpu_med / events * 1e6:.0f} vs "
+            f"{lc.cpu_med / events * 1e6:.0f} µs/event); answers "
+            f"{'all correct' if ours.correct and lc.correct else 'WRONG'}; a span per stream "
+            f"{'in every round' if spans else 'MISSING'}",
+            "goal": "<= 1.00x, all correct, a span per stream",
+            "pass": c <= 1.0 and ours.correct and lc.correct and spans,
+            "detail": "",
+        },
+        {
+            "target": f"8b. HTTPS, botocore instrumented (OTel): {n} concurrent astream, worst "
+            "event-loop lateness",
+            "measured": f"{ours.lag_max * 1e3:.0f} ms (ChatBedrockConverse instrumented "
+            f"{lc.lag_max * 1e3:.0f} ms); once all streams are open {_max_ms(ours.lag_open)} "
+            f"vs {_max_ms(lc.lag_open)} ms; cold start {(ours.cold_lag or math.nan) * 1e3:.0f} "
+            f"vs {(lc.cold_lag or math.nan) * 1e3:.0f} ms",
+            "goal": "<= ChatBedrockConverse instrumented",
+            "pass": ours.lag_max <= lc.lag_max,
+            "detail": "",
+        },
+    ]
+
+
+def _max_ms(values: list[float]) -> str:
+    return f"{max(values) * 1e3:.0f}" if values else "—"
+
+
+def _spans_ok(cell: Cell, streams: int) -> bool:
+    """A finished ConverseStream span for every stream, in every round (the cold one too)."""
+    return bool(cell.spans) and cell.cold_spans == streams and set(cell.spans) == {streams}
 
 
 def _slope(xs: list[int], ys: list[float]) -> float:
@@ -1540,6 +1697,8 @@ def write_markdown(res: dict[str, Any], tgts: list[dict[str, Any]], path: Path) 
             f"{'yes' if mm['correct'] else '**NO**'} |"
         )
     lines += _https_sections(res)
+    if "https_otel" in res:
+        lines += _otel_section(res)
     if res.get("profile"):
         lines += ["", "## Profile of ChatBedrockStream (CPU; self time by area)", ""]
         for key, prof in res["profile"].items():
@@ -1605,6 +1764,106 @@ def _https_sections(res: dict[str, Any]) -> list[str]:
                 f"{'yes' if c.correct else '**NO**'} | {block['server_cpu_s'][name]:.2f} |"
             )
     return lines
+
+
+def _otel_section(res: dict[str, Any]) -> list[str]:
+    """Scenario 8's section of ``results.md`` (it stands on its own: ``--merge``)."""
+    block = res["https_otel"]
+    events = block["streams"] * block["events_per_stream"]
+    v, m = res["versions"], res["machine"]
+    cells = block["cells"]
+    lc = cells[LC_OTEL]
+    lines = [
+        "",
+        f"## 8. HTTPS, botocore instrumented with OpenTelemetry: {block['streams']:,} "
+        f"concurrent streams, server pacing 20 ms/event, {block['events_per_stream']} events "
+        f"each (ideal wall {block['ideal_wall_s']:.2f} s)",
+        "",
+        f"- command: `{res['command']}` ({res['date']}; library revision "
+        f"{res['git']['commit']}"
+        + (f" + uncommitted changes in {', '.join(d)}" if (d := res["git"]["dirty"]) else "")
+        + f"; opentelemetry-sdk {v.get('opentelemetry-sdk', '?')}, "
+        f"opentelemetry-instrumentation-botocore "
+        f"{v.get('opentelemetry-instrumentation-botocore', '?')}; load average "
+        f"{_load(m['loadavg_start'])} at start, {_load(m['loadavg_end'])} at end)",
+        "- set-up, in each instrumented contender's own process before its client is "
+        "created: an SDK `TracerProvider` with `SimpleSpanProcessor(InMemorySpanExporter())`, "
+        "then `BotocoreInstrumentor().instrument(tracer_provider=...)` (it wraps "
+        "`BaseClient._make_api_call` and each ConverseStream's event stream). The simple "
+        "processor exports in the thread that ends the span, so the cost falls in the round "
+        "and the process that made the span, and each round's finished spans can be counted "
+        "exactly when it ends (the exporter is cleared before every round); the in-memory "
+        "exporter appends to a list, so the rows measure the instrumentation, not an "
+        "exporter. A `BatchSpanProcessor` would export from a thread of its own on its own "
+        "schedule, across round boundaries.",
+        "- ours takes its path for a client something watches: botocore makes the call in a "
+        "thread and the (wrapped) event stream is read in a thread per stream, so the "
+        "instrumentation sees every event. The uninstrumented rows are the same two models "
+        "in processes without instrumentation, in the same run, for reference.",
+        "- everything else as in section 6: each contender in a process of its own, one "
+        "event loop for every round, rounds interleaved, `astream()` with `+`, every answer "
+        "checked; worst loop lateness from a 5 ms ticker, and apart the worst once every "
+        "stream of the round has had its first chunk (streams no longer opening); spans: "
+        "finished ConverseStream spans per round (every round must have one per stream).",
+        "",
+        "| contender | wall s | client CPU s | of which system s | CPU µs/event | CPU vs "
+        "ChatBedrockConverse instrumented | worst loop lateness ms | of which once all "
+        "streams are open ms | cold start lateness ms | chunks | correct | spans per round "
+        "(cold) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for name, c in cells.items():
+        cold = f"{c.cold_lag * 1e3:.0f}" if c.cold_lag is not None else "—"
+        system = statistics.median(c.system) if c.system else math.nan
+        if c.spans:
+            spans = f"{', '.join(map(str, c.spans))} ({c.cold_spans})"
+            if not _spans_ok(c, block["streams"]):
+                spans = f"**{spans}**"
+        else:
+            spans = "— (not instrumented)"
+        lines.append(
+            f"| {name} | {c.wall_med:.3f} | {c.cpu_med:.3f} | {system:.3f} | "
+            f"{c.cpu_med / events * 1e6:.1f} | {_ratio(c.cpu_med, lc.cpu_med)} | "
+            f"{c.lag_max * 1e3:.0f} | {max(c.lag_open) * 1e3 if c.lag_open else math.nan:.0f} | "
+            f"{cold} | {c.chunks} | {'yes' if c.correct else '**NO**'} | {spans} |"
+        )
+    for t in _otel_targets(block):
+        lines.append("")
+        lines.append(
+            f"{t['target']}: {t['measured']} (goal {t['goal']}): "
+            f"{'PASS' if t['pass'] else '**MISS**'}"
+        )
+    return lines
+
+
+def merge(res: dict[str, Any], out: Path) -> None:
+    """Put scenario 8 (just run) into an existing ``results.md`` / ``results.json``: its
+    section (replacing an earlier one, else before the profiles) and its target rows; the
+    rest stays as it was."""
+    md, js = out / "results.md", out / "results.json"
+    text = md.read_text().split("\n")
+    section = _otel_section(res)[1:]  # without the leading blank line
+    start = next((i for i, line in enumerate(text) if line.startswith("## 8. ")), None)
+    if start is not None:
+        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+        text[start:end] = [*section, ""]
+    else:
+        at = next(i for i, line in enumerate(text) if line.startswith("## Profile"))
+        text[at:at] = [*section, ""]
+    rows = [
+        f"| {t['target']} | {t['measured']} | {t['goal']} | {'PASS' if t['pass'] else '**MISS**'} |"
+        for t in _otel_targets(res["https_otel"])
+    ]
+    text = [line for line in text if not line.startswith(("| 8a. ", "| 8b. "))]
+    head = text.index("## Targets")
+    last = next(i for i in range(head + 4, len(text)) if not text[i].startswith("|"))
+    text[last:last] = rows
+    md.write_text("\n".join(text))
+    data = json.loads(js.read_text())
+    data["https_otel"] = _jsonable(
+        {k: res[k] for k in ("https_otel", "date", "command", "git", "versions", "machine")}
+    )
+    js.write_text(json.dumps(data, indent=1) + "\n")
 
 
 def plot(res: dict[str, Any], path: Path) -> None:
@@ -1713,6 +1972,7 @@ SCENARIOS: dict[str, Callable[[Setup, argparse.Namespace], dict[str, Any]]] = {
     "first": scenario_first_chunk,
     "https": scenario_https,
     "https_many": scenario_https_many,
+    "https_otel": scenario_https_otel,
 }
 
 
@@ -1732,9 +1992,17 @@ def main() -> None:
         "--only",
         choices=sorted(SCENARIOS),
         action="append",
-        help="run only these scenarios and print them (no files written)",
+        help="run only these scenarios and print them (no files written, except --merge)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --only https_otel: add its section, target rows and samples to the "
+        "existing results.md / results.json, leaving the rest as it is",
     )
     cfg = parser.parse_args()
+    if cfg.merge and cfg.only != ["https_otel"]:
+        parser.error("--merge goes with --only https_otel")
     if cfg.serve:
         serve(tuple(cfg.tls) if cfg.tls else None)
         return
@@ -1784,6 +2052,11 @@ def main() -> None:
         for key, scenario in SCENARIOS.items():
             if not cfg.only or key in cfg.only:
                 res[key] = scenario(s, cfg)
+        if cfg.merge:
+            res["machine"]["loadavg_end"] = os.getloadavg()
+            merge(res, cfg.out)
+            print(f"\nadded scenario 8 to {cfg.out}/results.md and results.json")
+            return
         if cfg.only:
             return
         if not cfg.no_profile:
