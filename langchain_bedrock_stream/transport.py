@@ -18,6 +18,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -532,7 +533,27 @@ async def _acall(client: Any, operation: str, request: Mapping[str, Any]) -> Pre
     methods, handlers of the answer), which then sees the real answer."""
     if sends_itself(client, _API[operation]):
         return await run_blocking(partial(capture, client, operation, request))
-    return await run_in_thread(partial(getattr(client, operation), **request))
+    async with _starting():
+        return await run_in_thread(partial(getattr(client, operation), **request))
+
+
+STARTING = 32
+"""Calls made in threads of their own (watched or fake clients) that may be starting at once
+on one event loop; more wait their turn. Hundreds of threads signing, sending and opening
+spans together would hold the loop's thread off the GIL for a second and more."""
+
+_starts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _starting() -> asyncio.Semaphore:
+    """This loop's limit on calls starting in threads of their own."""
+    loop = asyncio.get_running_loop()
+    limit = _starts.get(loop)
+    if limit is None:
+        limit = _starts[loop] = asyncio.Semaphore(STARTING)
+    return limit
 
 
 _AHEAD = 32

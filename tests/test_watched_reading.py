@@ -83,3 +83,45 @@ def test_a_watched_stream_is_read_while_the_caller_is_busy(
     assert len(chunks) < deltas, [chunk.text for chunk in chunks]
     finished = spans.get_finished_spans()
     assert [span.attributes.get("rpc.method") for span in finished] == ["ConverseStream"]
+
+
+def test_calls_made_in_threads_start_a_bounded_number_at_a_time() -> None:
+    """Hundreds of streams of a client that makes its own calls (watched, or a fake) do not
+    start hundreds of threads at once: at most ``STARTING`` calls are under way on one loop,
+    the others wait their turn, and every stream completes."""
+    import threading
+    import time
+
+    from langchain_bedrock_stream.transport import STARTING
+
+    from .events import text_events
+
+    class SlowClient:
+        """Each call takes a moment (signing, connecting, the tracer's work)."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.running = 0
+            self.most = 0
+
+        def converse_stream(self, **request: Any) -> dict[str, Any]:
+            with self.lock:
+                self.running += 1
+                self.most = max(self.most, self.running)
+            time.sleep(0.1)
+            with self.lock:
+                self.running -= 1
+            return {"stream": iter(text_events(["one", " two"]))}
+
+    client = SlowClient()
+    model = ChatBedrockStream(client=client, model=MODEL, region_name=REGION, max_retries=0)
+    streams = STARTING + 16
+
+    async def one() -> str:
+        return "".join([chunk.text async for chunk in model.astream("Hi")])
+
+    async def all_of_them() -> list[str]:
+        return await asyncio.gather(*(one() for _ in range(streams)))
+
+    assert asyncio.run(all_of_them()) == ["one two"] * streams
+    assert 1 <= client.most <= STARTING
