@@ -24,13 +24,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._chunked import Framing
-from .errors import (
-    QUOTED_BYTES,
-    StreamIntegrityError,
-    client_raised,
-    is_event_stream,
-    not_an_event_stream,
-)
+from ._error_boundary import QUOTED_BYTES, client_raised, is_event_stream, not_an_event_stream
+from .errors import StreamIntegrityError
 
 __all__ = ["Body", "Burst", "EventsBody", "SocketBody", "open_body"]
 

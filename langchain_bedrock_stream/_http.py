@@ -9,7 +9,7 @@ aborts its socket at once. Finished connections wait in a keep-alive pool of the
 loop, keyed by scheme, host, port and proxy, at most ``max_pool_connections`` idle per
 key; a connection goes back only when its body was read to the end. Failures are raised
 as botocore's own exceptions (what botocore raises for the same failure), so
-``errors.map_error`` treats both paths alike.
+``_error_boundary.translate`` treats both paths alike.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 is also the matching ``langchain_core.exceptions`` type.
 
 The tree itself (``errors.py``) imports nothing of LangChain, so ``BedrockStream`` and the
-transport work without it. At the chat model's crossings (``errors.map_errors(...,
+transport work without it. At the chat model's crossings (``_error_boundary.map_errors(...,
 langchain=True)``) an error is given, in place, a class that extends its own class and
 LangChain's: ``isinstance`` holds for both, its attributes, message and chain are untouched,
 and it pickles as such (see ``errors._rebuild``). One class is made per error class, once.

@@ -24,11 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from . import client as client_module
 from . import pricing
+from ._error_boundary import map_errors
 from ._threads import run_blocking
 from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client, build_control_client
-from .errors import BedrockError, map_errors
+from .errors import BedrockError
 from .model_setup import (
     base_of_inference_profile,
     check_inference_value,
@@ -846,7 +847,7 @@ class ChatBedrockStream(BaseChatModel):
 
     def _boundary(self, run: _Run) -> contextlib.AbstractContextManager[None]:
         """The error crossing of one call: what leaves it is a ``BedrockError`` (or a
-        documented pass-through; see ``errors.map_errors``)."""
+        documented pass-through; see ``_error_boundary.map_errors``)."""
         return map_errors(
             model_id=run.model_id,
             region=self._region(),

@@ -32,8 +32,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._error_boundary import map_errors
 from ._images import image_size
-from .errors import map_errors
 from .models import describe
 from .request import base_model_name
 

@@ -33,6 +33,7 @@ from ._capture import (
     raise_for_answer,
     sends_itself,
 )
+from ._error_boundary import QUOTED_BYTES, is_event_stream, map_errors, not_an_event_stream
 from ._folding import Folder, Splicer
 from ._http import Response, send
 from ._resume import Splice, continuation, text_only
@@ -43,15 +44,7 @@ from .accumulator import (
     Delta,
     StreamResponse,
 )
-from .errors import (
-    QUOTED_BYTES,
-    BedrockConnectionError,
-    BedrockError,
-    IncompleteStreamError,
-    is_event_stream,
-    map_errors,
-    not_an_event_stream,
-)
+from .errors import BedrockConnectionError, BedrockError, IncompleteStreamError
 from .retry import RetryPolicy, botocore_in_our_place
 from .telemetry import CallSpan, traced
 
@@ -231,7 +224,7 @@ class _Session:
         raise exc
 
     def boundary(self) -> contextlib.AbstractContextManager[None]:
-        """The error crossing for this call (see ``errors.map_errors``)."""
+        """The error crossing for this call (see ``_error_boundary.map_errors``)."""
         return map_errors(
             model_id=self.model_id,
             region=self.region,

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.exceptions as _botocore
 import pytest
+import urllib3.exceptions as _urllib3
 from botocore.exceptions import (
     ClientError,
     CredentialRetrievalError,
@@ -41,8 +44,8 @@ from langchain_bedrock_stream import (
     InputConversionError,
     StreamIntegrityError,
 )
+from langchain_bedrock_stream._error_boundary import map_errors
 from langchain_bedrock_stream.accumulator import MalformedEvent
-from langchain_bedrock_stream.errors import map_errors
 from langchain_bedrock_stream.retry import RetryPolicy
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
@@ -133,6 +136,41 @@ MAPPED: list[tuple[str, BaseException, type[BedrockError]]] = [
     ("model error 400", _client_error("ModelErrorException", 400), BedrockInvalidRequestError),
     ("model error 424", _client_error("ModelErrorException", 424), BedrockAPIError),
     ("connection reset", ConnectionResetError(104, "reset"), BedrockConnectionError),
+    # Everything else the two transports raise: botocore's (the blocking path, and the
+    # event-loop client raises the same classes), asyncio's, ssl's and the OS's.
+    (
+        "endpoint",
+        _botocore.EndpointConnectionError(endpoint_url="http://x"),
+        BedrockConnectionError,
+    ),
+    (
+        "connect timeout",
+        _botocore.ConnectTimeoutError(endpoint_url="http://x"),
+        BedrockTimeoutError,
+    ),
+    ("proxy", _botocore.ProxyConnectionError(proxy_url="http://p"), BedrockConnectionError),
+    ("tls", _botocore.SSLError(endpoint_url="http://x", error="EOF"), BedrockConnectionError),
+    ("closed", _botocore.ConnectionClosedError(endpoint_url="http://x"), BedrockConnectionError),
+    ("asyncio timeout", TimeoutError("no data for 1 s"), BedrockTimeoutError),
+    ("asyncio incomplete", asyncio.IncompleteReadError(b"ab", 10), BedrockConnectionError),
+    (
+        "ssl eof",
+        ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+        BedrockConnectionError,
+    ),
+    ("ssl", ssl.SSLError(1, "record layer failure"), BedrockConnectionError),
+    ("broken pipe", BrokenPipeError(32, "Broken pipe"), BedrockConnectionError),
+    ("unreachable", OSError(101, "Network is unreachable"), BedrockConnectionError),
+    (
+        "urllib3 new connection",
+        _urllib3.NewConnectionError(None, "refused"),
+        BedrockConnectionError,
+    ),
+    (
+        "urllib3 read timeout",
+        _urllib3.ReadTimeoutError(None, "/", "timed out"),
+        BedrockTimeoutError,
+    ),
 ]
 
 
@@ -386,7 +424,7 @@ def test_a_tls_eof_or_reset_is_retried_and_a_rejected_certificate_is_final() -> 
     import ssl
 
     from langchain_bedrock_stream import BedrockConnectionError
-    from langchain_bedrock_stream.errors import map_error
+    from langchain_bedrock_stream._error_boundary import translate as map_error
 
     eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)")
     reset = ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac")
