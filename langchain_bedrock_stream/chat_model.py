@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from . import client as client_module
 from . import pricing
 from ._error_boundary import map_errors
 from ._threads import run_blocking
+from ._timing import Timing
 from .accumulator import Accumulator, Delta, StreamResponse
 from .bridge import chunk_from_deltas, final_chunk, message_from_response
 from .client import ClientSettings, build_client, build_control_client
@@ -114,12 +114,11 @@ class _Run:
     """Timing and outcome of one streamed call, shared by its chunks and final message."""
 
     model_id: str
-    started: float
+    timing: Timing
     handle: StreamHandle
     model_name: str = ""
     """The name answers carry as ``model_name``: the foundation model when
     ``base_model_id`` names it, else ``model_id``."""
-    first_token: float | None = None
     response: StreamResponse | None = None
     stream: Accumulator | None = None
     """A streamed answer's accumulator, until ``_result`` builds the final message from it."""
@@ -783,15 +782,7 @@ class ChatBedrockStream(BaseChatModel):
 
     def _extra(self, run: _Run, response: StreamResponse) -> dict[str, Any]:
         """Client-side timing and cost, added to ``response_metadata``."""
-        now = time.perf_counter()
-        timing: dict[str, Any] = {"duration_ms": round((now - run.started) * 1000, 3)}
-        if run.first_token is not None:
-            timing["time_to_first_token_ms"] = round((run.first_token - run.started) * 1000, 3)
-            generating = now - run.first_token
-            output = (response.usage or {}).get("outputTokens")
-            if output and generating > 0:
-                timing["output_tokens_per_second"] = round(output / generating, 1)
-        extra: dict[str, Any] = {"timing": timing}
+        extra: dict[str, Any] = {"timing": run.timing.metadata(response.usage)}
         if run.model_name and run.model_name != run.model_id:
             extra["model_id"] = run.model_id
         cost = self._cost(run.model_id, response)
@@ -817,8 +808,7 @@ class ChatBedrockStream(BaseChatModel):
         made = chunk_from_deltas(batch)
         if made is None:
             return None
-        if run.first_token is None:
-            run.first_token = time.perf_counter()
+        run.timing.content()
         return ChatGenerationChunk(message=made[0]), made[1]
 
     @staticmethod
@@ -906,9 +896,7 @@ class ChatBedrockStream(BaseChatModel):
         self._get_client()  # built (once) before the clock starts: timing is the call's own
         model_id = request["modelId"]
         name = self.base_model_id if self.base_model_id and model_id == self.model_id else None
-        return request, _Run(
-            model_id, time.perf_counter(), StreamHandle(), model_name=name or model_id
-        )
+        return request, _Run(model_id, Timing(), StreamHandle(), model_name=name or model_id)
 
     def _stream(
         self,

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from . import pricing
 from ._folding import Folder
+from ._timing import Timing
 from .accumulator import (
     CONTENT_DELTAS,
     Accumulator,
@@ -168,9 +169,7 @@ class BedrockStream:
         self._calls: dict[int, ToolCall | InvalidToolCall] = {}
         self._cached: StreamResponse | None = None
         self._state = "new" if self._source is not None else "manual"
-        self._started = time.perf_counter()
-        self._first: float | None = None
-        self._ended: float | None = None
+        self._timing = Timing()
 
     # -- feeding by hand (0.1.0) --
 
@@ -211,7 +210,7 @@ class BedrockStream:
             request_id = (body.get("ResponseMetadata") or {}).get("RequestId")
         stream = cls(_converse_events(body), model_id=model_id, request_id=request_id)
         stream.consume()
-        stream._first = stream._ended = None
+        stream._timing.first = stream._timing.ended = None
         return stream
 
     # -- iterating --
@@ -295,12 +294,12 @@ class BedrockStream:
             )
         self._state = "reading"
         if self._source.live:
-            self._started = time.perf_counter()  # the request is sent now
+            self._timing.start()  # the request is sent now
         return self._source
 
     def _end(self) -> None:
         self._state = "done"
-        self._ended = time.perf_counter()
+        self._timing.end()
 
     def _failure(self, exc: Exception, source: _Source) -> Exception:
         """The error to raise for ``exc``: a typed ``BedrockError`` with the partial answer."""
@@ -326,8 +325,8 @@ class BedrockStream:
         if not batch:
             return None
         self._cached = None
-        if self._first is None and any(isinstance(d, CONTENT_DELTAS) for d in batch):
-            self._first = time.perf_counter()
+        if self._timing.first is None and any(isinstance(d, CONTENT_DELTAS) for d in batch):
+            self._timing.content()
         done: set[int] | None = None
         for delta in batch:
             if type(delta) is BlockStopped:
@@ -471,13 +470,13 @@ class BedrockStream:
     @property
     def time_to_first_token(self) -> float | None:
         """Seconds from the start (the request, for ``converse_stream``) to the first content."""
-        return None if self._first is None else self._first - self._started
+        return self._timing.time_to_first_token
 
     @property
     def duration(self) -> float | None:
         """Seconds from the start until reading stopped (at the end, at a failure, or on
         leaving the loop); ``None`` before that."""
-        return None if self._ended is None else self._ended - self._started
+        return self._timing.duration
 
     @property
     def request_id(self) -> str | None:
@@ -833,6 +832,6 @@ def converse(
     stream = BedrockStream.from_converse(
         response, model_id=request.get("modelId"), request_id=request_id
     )
-    stream._started = started
-    stream._first = stream._ended = time.perf_counter()
+    stream._timing.started = started
+    stream._timing.first = stream._timing.ended = time.perf_counter()
     return stream

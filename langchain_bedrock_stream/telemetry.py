@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+
+from ._timing import Timing
 
 if TYPE_CHECKING:
     from .accumulator import StreamResponse
@@ -118,7 +119,7 @@ def traced(
 class CallSpan:
     """One Bedrock call's span: attempts, first content and the end are reported to it."""
 
-    __slots__ = ("_content", "_ended", "_first", "_span", "_started", "attempts")
+    __slots__ = ("_content", "_ended", "_span", "_timing", "attempts")
 
     def __init__(
         self, settings: _Settings, operation: str, request: Mapping[str, Any], region: str | None
@@ -141,8 +142,7 @@ class CallSpan:
             f"chat {model}" if model else "chat", kind=SpanKind.CLIENT, attributes=attributes
         )
         self._content = settings.capture_content
-        self._started = time.perf_counter()
-        self._first: float | None = None
+        self._timing = Timing()
         self._ended = False
         self.attempts = 0
 
@@ -152,8 +152,7 @@ class CallSpan:
 
     def first_content(self) -> None:
         """The first content is about to reach the caller (idempotent)."""
-        if self._first is None:
-            self._first = time.perf_counter()
+        self._timing.content()
 
     def end(
         self,
@@ -185,7 +184,7 @@ class CallSpan:
         model_id: str | None,
         error: BaseException | None,
     ) -> dict[str, Any]:
-        now = time.perf_counter()
+        self._timing.end()
         out: dict[str, Any] = {_PREFIX + "attempts": max(self.attempts, 1)}
         if request_id:
             out["aws.request_id"] = request_id
@@ -193,8 +192,9 @@ class CallSpan:
             out["error.type"] = type(error).__qualname__
             if not isinstance(error, Exception):  # the caller left or was cancelled
                 out[_PREFIX + "cancelled"] = True
-        if self._first is not None:
-            out[_PREFIX + "time_to_first_token"] = self._first - self._started
+        first = self._timing.time_to_first_token
+        if first is not None:
+            out[_PREFIX + "time_to_first_token"] = first
         if response is None:
             return out
         if response.stop_reason:
@@ -203,9 +203,9 @@ class CallSpan:
         if isinstance(routed, str):
             out["gen_ai.response.model"] = routed
         out.update(_usage_attributes(response.usage))
-        output = (response.usage or {}).get("outputTokens")
-        if self._first is not None and isinstance(output, int) and now > self._first:
-            out[_PREFIX + "output_tokens_per_second"] = output / (now - self._first)
+        rate = self._timing.output_tokens_per_second(response.usage)
+        if rate is not None:
+            out[_PREFIX + "output_tokens_per_second"] = rate
         if model_id and response.usage:
             from .pricing import response_cost
 
