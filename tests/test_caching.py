@@ -164,7 +164,7 @@ def test_each_call_reads_the_prefix_the_previous_call_wrote() -> None:
     previous: dict[str, Any] | None = None
     for turn in range(5):
         history.append(HumanMessage(f"question {turn}"))
-        request = build(history, system_cache=True, messages_cache=True)
+        request = build(history, cache_system=True, cache_messages=True)
         assert request["messages"][-1]["content"][-1] == POINT
         assert sum(len(at) for at in points(request).values()) <= 4
         if previous is not None:
@@ -175,9 +175,9 @@ def test_each_call_reads_the_prefix_the_previous_call_wrote() -> None:
 
 
 def test_cache_messages_takes_the_ttl_and_leaves_families_without_caching_alone() -> None:
-    request = build(CONVERSATION, messages_cache=True, cache_ttl="1h")
+    request = build(CONVERSATION, cache_messages=True, cache_ttl="1h")
     assert request["messages"][-1]["content"][-1] == POINT_1H
-    llama = build(CONVERSATION, model_id=LLAMA, messages_cache=True, system_cache=True)
+    llama = build(CONVERSATION, model_id=LLAMA, cache_messages=True, cache_system=True)
     assert points(llama) == {"system": [1]}
 
 
@@ -187,9 +187,9 @@ def test_cache_messages_takes_the_ttl_and_leaves_families_without_caching_alone(
 def test_a_1h_point_after_a_5m_one_is_refused() -> None:
     marked = {"type": "text", "text": "doc", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
     with pytest.raises(ValueError, match=r"ttl '1h' in messages\[0\] comes after .* in system"):
-        build([SystemMessage("rules"), HumanMessage([marked, "q"])], system_cache=True)
+        build([SystemMessage("rules"), HumanMessage([marked, "q"])], cache_system=True)
     ok = build(
-        [SystemMessage("rules"), HumanMessage([marked, "q"])], system_cache=True, cache_ttl="1h"
+        [SystemMessage("rules"), HumanMessage([marked, "q"])], cache_system=True, cache_ttl="1h"
     )
     assert ok["system"][-1] == POINT_1H
 
@@ -199,7 +199,7 @@ def test_tools_are_read_before_system_for_ttl_order() -> None:
         build(
             [SystemMessage(["rules", POINT_1H]), HumanMessage("q")],
             tool_config={"tools": [TOOL]},
-            tools_cache=True,
+            cache_tools=True,
         )
     request = build(
         [SystemMessage(["rules", POINT]), HumanMessage("q")],

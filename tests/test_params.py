@@ -497,7 +497,7 @@ def test_more_than_four_cache_points_is_a_clear_error(server: BedrockWireServer)
 def test_bad_cache_ttl_is_refused() -> None:
     with pytest.raises(ValueError, match="cache ttl must be one of"):
         build_request(
-            [SystemMessage("s"), HumanMessage("h")], model_id=CLAUDE, system_cache=True,
+            [SystemMessage("s"), HumanMessage("h")], model_id=CLAUDE, cache_system=True,
             cache_ttl="2h",
         )  # fmt: skip
 

@@ -409,7 +409,7 @@ def test_cache_write_and_read() -> None:
             index,
             [NUMBER_ONLY, human],
             tool_config=config,
-            system_cache=True,
+            cache_system=True,
         )
 
 

@@ -125,7 +125,7 @@ def test_system_guard_content_passes() -> None:
 
 def test_system_cache_flag_appends_a_cache_point() -> None:
     request = build_request(
-        [SystemMessage("sys"), HumanMessage("hi")], model_id="m", system_cache=True
+        [SystemMessage("sys"), HumanMessage("hi")], model_id="m", cache_system=True
     )
     assert request["system"] == [{"text": "sys"}, {"cachePoint": {"type": "default"}}]
     assert_valid(request)

@@ -127,9 +127,9 @@ def build_request(
     request_metadata: Mapping[str, str] | None = None,
     prompt_variables: Mapping[str, Any] | None = None,
     output_config: Mapping[str, Any] | None = None,
-    system_cache: bool = False,
-    tools_cache: bool = False,
-    messages_cache: bool = False,
+    cache_system: bool = False,
+    cache_tools: bool = False,
+    cache_messages: bool = False,
     cache_ttl: str | None = None,
     cache_control: Mapping[str, Any] | None = None,
     reasoning_effort: str | None = None,
@@ -153,8 +153,8 @@ def build_request(
     also guarantees the model calls no tool), with a ``RuntimeWarning`` when no tools were
     bound.
 
-    Caching (see :mod:`.caching`): ``system_cache`` / ``tools_cache`` put a cache point after
-    the system prompt / the tools, ``messages_cache`` keeps a growing conversation cached,
+    Caching (see :mod:`.caching`): ``cache_system`` / ``cache_tools`` put a cache point after
+    the system prompt / the tools, ``cache_messages`` keeps a growing conversation cached,
     all with ``cache_ttl`` (``"5m"`` or ``"1h"``); a call's ``cache_control`` asks for all
     three where room is left. More than :data:`MAX_CACHE_POINTS` cache points, or a ``1h``
     point after a shorter one, raises ``ValueError``.
@@ -222,9 +222,9 @@ def build_request(
     check_union_limit(request)
     plan = plan_from(
         cache_control,
-        system=system_cache,
-        tools=tools_cache,
-        messages=messages_cache,
+        system=cache_system,
+        tools=cache_tools,
+        messages=cache_messages,
         ttl=cache_ttl,
     )
     apply_cache_plan(request, plan, known_profile(description(model_id, base_model_id)))
