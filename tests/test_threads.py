@@ -129,9 +129,18 @@ async def test_a_job_no_worker_starts_is_a_timeout_not_a_hang(
     monkeypatch.setattr(_threads, "START_WAIT", 0.5)
     release = threading.Event()
     ran = threading.Event()
-    blockers = [
-        asyncio.ensure_future(run_blocking(lambda: release.wait(30))) for _ in range(WORKERS)
-    ]
+    busy = threading.Semaphore(0)
+
+    def block() -> None:
+        busy.release()
+        release.wait(30)
+
+    blockers = [asyncio.ensure_future(run_blocking(block)) for _ in range(WORKERS)]
+    # Every worker is taken before the job is submitted (on 3.12+ ``wait_for`` runs its
+    # coroutine at once, before the blockers' tasks would otherwise have started).
+    for _ in range(WORKERS):
+        while not busy.acquire(blocking=False):
+            await asyncio.sleep(0.01)
     try:
         with pytest.raises(BedrockTimeoutError, match="signing pool"):
             await asyncio.wait_for(run_blocking(ran.set), 10)
