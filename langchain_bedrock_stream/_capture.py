@@ -31,6 +31,7 @@ from botocore.httpsession import ProxyConfiguration, create_urllib3_context, get
 from botocore.utils import get_environ_proxies
 
 from ._http import HttpSettings
+from .accumulator import CONVERSE_OPTIONAL_MEMBERS
 
 __all__ = [
     "Prepared",
@@ -309,14 +310,7 @@ def _read_settings(client: Any) -> HttpSettings:
 #: Optional members of a Converse answer. One botocore cannot read (``"metrics": "test"``:
 #: botocore fails on a value of another type than its shape) is kept as received rather
 #: than costing the answer.
-OPTIONAL_MEMBERS = (
-    "usage",
-    "metrics",
-    "trace",
-    "additionalModelResponseFields",
-    "performanceConfig",
-    "serviceTier",
-)
+OPTIONAL_MEMBERS = CONVERSE_OPTIONAL_MEMBERS
 _KEEP_OPTIONAL = "langchain-bedrock-stream-keep-optional-members"
 
 

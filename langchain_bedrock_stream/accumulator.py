@@ -413,17 +413,7 @@ class StreamResponse:
     def from_converse(cls, response: Mapping[str, Any]) -> StreamResponse:
         """Read a Converse (non-streaming) response into the same type."""
         message = (response.get("output") or {}).get("message") or {}
-        known = {
-            "output",
-            "stopReason",
-            "usage",
-            "metrics",
-            "trace",
-            "additionalModelResponseFields",
-            "performanceConfig",
-            "serviceTier",
-            "ResponseMetadata",
-        }
+        known = {"output", "stopReason", *CONVERSE_OPTIONAL_MEMBERS, "ResponseMetadata"}
         extras = {k: v for k, v in response.items() if k not in known}
         usage = usable_usage(response.get("usage"))
         if usage is None and response.get("usage") is not None:
@@ -760,6 +750,16 @@ class Accumulator:
         index = max(self._blocks)
         return index, self._blocks[index].stopped
 
+
+CONVERSE_OPTIONAL_MEMBERS = (
+    "usage",
+    "metrics",
+    "trace",
+    "additionalModelResponseFields",
+    "performanceConfig",
+    "serviceTier",
+)
+"""Members of a Converse answer it can be read without (kept as received when odd)."""
 
 _METADATA_KEYS = frozenset({"usage", "metrics", "trace", "performanceConfig", "serviceTier"})
 
