@@ -138,4 +138,4 @@ __all__ = [
     "register_price",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
