@@ -7,9 +7,9 @@ raised before any request) and botocore's configuration and parameter errors
 (``ProfileNotFound``, ``NoRegionError``, ``ParamValidationError``, ...), which no retry or
 partial answer can help. ``translate`` maps one foreign error; ``typed_error`` is the same
 for callers that raise it themselves. Credentials are masked in every chained error
-(``_scrub``). The classes that are both ours and botocore's (a service error that is also
-the client's modeled class, a transport failure that is also ``EndpointConnectionError``)
-are made here.
+(``redaction.scrub_chain``). The classes that are both ours and botocore's (a service error
+that is also the client's modeled class, a transport failure that is also
+``EndpointConnectionError``) are made here.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from .errors import (
     StreamIntegrityError,
     _ServiceError,
 )
-from .redaction import redact
+from .redaction import scrub_chain
 from .wire import ExceptionFrameError, FrameError
 
 if TYPE_CHECKING:
@@ -77,46 +77,6 @@ __all__ = [
     "translate",
     "typed_error",
 ]
-
-
-def _scrub_value(value: Any) -> Any:
-    """``value`` with every string inside it (dicts, lists, tuples) redacted."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: _scrub_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_value(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_scrub_value(v) for v in value)
-    return value
-
-
-def _scrub(error: BaseException) -> None:
-    """Mask credentials, in place, in a foreign exception and every exception chained to it.
-
-    Services echo credentials back (a signature mismatch quotes the canonical request with
-    its ``x-amz-security-token`` line), and the foreign errors are kept as ``__cause__``,
-    where tracebacks and LangChain tracers print them: their ``args`` and every string,
-    dict or list attribute (``response``, ``message``, ``payload``) are redacted.
-    """
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        with contextlib.suppress(Exception):  # an exception that refuses new attributes
-            args = _scrub_value(current.args)
-            if args != current.args:
-                current.args = args
-            for name, value in list(vars(current).items()):
-                if isinstance(value, (str, dict, list, tuple)):
-                    clean = _scrub_value(value)
-                    if clean != value:
-                        setattr(current, name, clean)
-        pending.extend((current.__cause__, current.__context__))
 
 
 EVENT_STREAM = "application/vnd.amazon.eventstream"
@@ -435,7 +395,7 @@ def _translate(
     """The error to raise for ``error``, and the cause to chain it to."""
     if isinstance(error, BedrockError):
         return error, error
-    _scrub(error)
+    scrub_chain(error)
     where: dict[str, Any] = {"model_id": model_id, "region": region}
     if isinstance(error, (FrameError, MalformedEvent, ResponseParserError)):
         what = "corrupt event stream" if isinstance(error, FrameError) else "malformed answer"
@@ -566,7 +526,7 @@ def translate(error: BaseException, *, model_id: str | None, region: str | None)
     """
     if isinstance(error, BedrockError):
         return error
-    _scrub(error)
+    scrub_chain(error)
     where: dict[str, Any] = {"model_id": model_id, "region": region}
     if isinstance(error, ClientError):
         info = error.response.get("Error", {})

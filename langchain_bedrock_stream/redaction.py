@@ -7,13 +7,20 @@ to botocore's, urllib3's and our own records (botocore logs signed requests at D
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["install_log_redaction", "redact", "register_request_secrets", "register_secrets"]
+__all__ = [
+    "install_log_redaction",
+    "redact",
+    "register_request_secrets",
+    "register_secrets",
+    "scrub_chain",
+]
 
 _REDACTED = "<redacted>"
 _SECRET_PATTERNS = (
@@ -136,3 +143,43 @@ def install_log_redaction() -> None:
             target = logging.getLogger(name)
             if _FILTER not in target.filters:
                 target.addFilter(_FILTER)
+
+
+def _scrub_value(value: Any) -> Any:
+    """``value`` with every string inside it (dicts, lists, tuples) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_scrub_value(v) for v in value)
+    return value
+
+
+def scrub_chain(error: BaseException) -> None:
+    """Mask credentials, in place, in a foreign exception and every exception chained to it.
+
+    Services echo credentials back (a signature mismatch quotes the canonical request with
+    its ``x-amz-security-token`` line), and the foreign errors are kept as ``__cause__``,
+    where tracebacks and LangChain tracers print them: their ``args`` and every string,
+    dict or list attribute (``response``, ``message``, ``payload``) are redacted.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        with contextlib.suppress(Exception):  # an exception that refuses new attributes
+            args = _scrub_value(current.args)
+            if args != current.args:
+                current.args = args
+            for name, value in list(vars(current).items()):
+                if isinstance(value, (str, dict, list, tuple)):
+                    clean = _scrub_value(value)
+                    if clean != value:
+                        setattr(current, name, clean)
+        pending.extend((current.__cause__, current.__context__))
