@@ -25,7 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from langchain_bedrock_stream import ToolCall, converse_stream
+from langchain_bedrock_stream import BedrockToolCall, converse_stream
 from langchain_bedrock_stream.stream import TextDelta
 
 DEFAULT_MODEL = "us.amazon.nova-micro-v1:0"
@@ -86,7 +86,7 @@ def conversation(
             for item in stream:
                 if isinstance(item, TextDelta):
                     text.append(item.text)
-                elif isinstance(item, ToolCall):
+                elif isinstance(item, BedrockToolCall):
                     say(f"  -> {item.name}({item.args})")
                     outputs[item.id] = get_weather(**item.args)
                     say(f"  <- {outputs[item.id]}")

@@ -41,7 +41,13 @@ if TYPE_CHECKING:
     from .ratelimit import LocalRateLimiter, RateLimits, RayRateLimiter
     from .request import create_cache_point
     from .retry import RetryPolicy
-    from .stream import BedrockStream, InvalidToolCall, ToolCall, converse, converse_stream
+    from .stream import (
+        BedrockInvalidToolCall,
+        BedrockStream,
+        BedrockToolCall,
+        converse,
+        converse_stream,
+    )
     from .telemetry import disable_tracing, enable_tracing
     from .usage import BedrockUsageCallbackHandler, get_bedrock_usage_callback
 
@@ -50,8 +56,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "ChatBedrockStream": "chat_model",
     "BedrockStream": "stream",
-    "ToolCall": "stream",
-    "InvalidToolCall": "stream",
+    "BedrockToolCall": "stream",
+    "BedrockInvalidToolCall": "stream",
     "converse": "stream",
     "converse_stream": "stream",
     "StreamResponse": "accumulator",
@@ -91,6 +97,10 @@ _WHERE = {
 
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
+    if name in ("ToolCall", "InvalidToolCall"):  # the 0.1.0 names, deprecated
+        from .stream import renamed
+
+        return renamed(__name__, name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(f".{module}", __name__), name)
@@ -109,16 +119,17 @@ __all__ = [
     "BedrockContextOverflowError",
     "BedrockError",
     "BedrockInvalidRequestError",
+    "BedrockInvalidToolCall",
     "BedrockNotFoundError",
     "BedrockPermissionDeniedError",
     "BedrockRateLimitError",
     "BedrockStream",
     "BedrockTimeoutError",
+    "BedrockToolCall",
     "BedrockUsageCallbackHandler",
     "ChatBedrockStream",
     "IncompleteStreamError",
     "InputConversionError",
-    "InvalidToolCall",
     "LocalRateLimiter",
     "ModelPrice",
     "RateLimits",
@@ -126,7 +137,6 @@ __all__ = [
     "RetryPolicy",
     "StreamIntegrityError",
     "StreamResponse",
-    "ToolCall",
     "converse",
     "converse_stream",
     "create_cache_point",

@@ -7,7 +7,7 @@ source of one answer and iterate it (``for`` or ``async for``)::
     for item in stream:
         if isinstance(item, TextDelta):
             print(item.text, end="")
-        elif isinstance(item, ToolCall):  # as soon as its block ended
+        elif isinstance(item, BedrockToolCall):  # as soon as its block ended
             outputs[item.id] = run(item.name, item.args)
     messages.append(stream.message_param)
     messages += stream.tool_message_params(outputs)
@@ -25,13 +25,13 @@ A Converse (not streamed) answer has the same results: ``converse(client, **requ
 
 Iteration yields the accumulator's typed deltas (``TextDelta``, ``ReasoningDelta``,
 ``ToolInputDelta``, ``BlockStopped``, ``MetadataReceived``...) and, right after the
-``BlockStopped`` of a client tool call, a ``ToolCall`` (arguments parsed) or an
-``InvalidToolCall`` (arguments that are not a JSON object). After consumption: ``text``,
+``BlockStopped`` of a client tool call, a ``BedrockToolCall`` (arguments parsed) or an
+``BedrockInvalidToolCall`` (arguments that are not a JSON object). After consumption: ``text``,
 ``tool_calls`` / ``invalid_tool_calls``, ``reasoning``, ``citations``, ``stop_reason``,
 ``usage`` (with cache counts), ``cost``, ``time_to_first_token`` / ``duration``,
 ``message_param``, ``tool_message_params(outputs)`` and ``response()``.
 
-Mirascope v1 names: ``for chunk, tool in stream`` -> ``for item in stream`` (a ``ToolCall``
+Mirascope v1 names: ``for chunk, tool in stream`` -> ``for item in stream`` (a ``BedrockToolCall``
 item is the ``tool``); ``content`` -> ``text`` (also ``content``); ``construct_call_response()``
 -> ``response()`` (a ``StreamResponse``; ``.to_converse()`` is the Converse dict);
 ``message_param`` and ``tool_message_params`` keep their names; ``cost`` keeps its name
@@ -88,13 +88,14 @@ if TYPE_CHECKING:
     from .transport import StreamHandle
 
 __all__ = [
+    "BedrockInvalidToolCall",
     "BedrockStream",
+    "BedrockToolCall",
     "BlockStopped",
     "CitationDelta",
     "Delta",
     "ImageDelta",
     "ImageStarted",
-    "InvalidToolCall",
     "MessageStarted",
     "MessageStopped",
     "MetadataReceived",
@@ -102,7 +103,6 @@ __all__ = [
     "StreamItem",
     "StreamResponse",
     "TextDelta",
-    "ToolCall",
     "ToolInputDelta",
     "ToolResultDelta",
     "ToolResultStarted",
@@ -118,7 +118,7 @@ _READ_SIZE = 65536
 
 
 @dataclass(frozen=True, slots=True)
-class ToolCall:
+class BedrockToolCall:
     """A complete tool call for the client to run: its id, name and parsed arguments."""
 
     id: str
@@ -129,7 +129,7 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
-class InvalidToolCall:
+class BedrockInvalidToolCall:
     """A tool call that cannot run: its arguments are not a JSON object, or never ended.
 
     Send it back with an error result (``tool_message_params({call.id: error})``) so the
@@ -144,7 +144,7 @@ class InvalidToolCall:
     index: int
 
 
-StreamItem: TypeAlias = Delta | ToolCall | InvalidToolCall
+StreamItem: TypeAlias = Delta | BedrockToolCall | BedrockInvalidToolCall
 """What iterating a ``BedrockStream`` yields."""
 
 
@@ -166,7 +166,7 @@ class BedrockStream:
         self._acc = Accumulator()
         self.model_id = model_id
         self._request_id = request_id
-        self._calls: dict[int, ToolCall | InvalidToolCall] = {}
+        self._calls: dict[int, BedrockToolCall | BedrockInvalidToolCall] = {}
         self._cached: StreamResponse | None = None
         self._state = "new" if self._source is not None else "manual"
         self._timing = Timing()
@@ -400,12 +400,12 @@ class BedrockStream:
         ]
 
     @property
-    def tool_calls(self) -> list[ToolCall]:
+    def tool_calls(self) -> list[BedrockToolCall]:
         """The tool calls to run, arguments parsed, in block order."""
-        return [c for _, c in sorted(self._calls.items()) if isinstance(c, ToolCall)]
+        return [c for _, c in sorted(self._calls.items()) if isinstance(c, BedrockToolCall)]
 
     @property
-    def invalid_tool_calls(self) -> list[InvalidToolCall]:
+    def invalid_tool_calls(self) -> list[BedrockInvalidToolCall]:
         """Tool calls that cannot run: arguments not a JSON object, or a block never ended."""
         calls = []
         for item in self.response().invalid_tool_inputs.values():
@@ -413,7 +413,9 @@ class BedrockStream:
             if self._acc.tool_use(index) is not None:  # a client call, not a server tool's
                 name = item.name or ""
                 calls.append(
-                    InvalidToolCall(item.tool_use_id or "", name, item.raw, item.error, index)
+                    BedrockInvalidToolCall(
+                        item.tool_use_id or "", name, item.raw, item.error, index
+                    )
                 )
         return sorted(calls, key=lambda call: call.index)
 
@@ -510,11 +512,13 @@ class BedrockStream:
         return {"role": response.role, "content": content}
 
     def tool_message_params(
-        self, outputs: Mapping[str, Any] | Sequence[tuple[ToolCall | InvalidToolCall | str, Any]]
+        self,
+        outputs: Mapping[str, Any]
+        | Sequence[tuple[BedrockToolCall | BedrockInvalidToolCall | str, Any]],
     ) -> list[dict[str, Any]]:
         """The user message carrying ``toolResult`` blocks, as a one-message list.
 
-        ``outputs`` maps a tool call (its id, or the ``ToolCall`` itself) to what the tool
+        ``outputs`` maps a tool call (its id, or the ``BedrockToolCall`` itself) to what the tool
         returned: a ``str`` becomes a text result, a mapping a JSON result, an exception an
         error result (``status: "error"``) with its message, anything else its JSON text.
         A list, so that ``messages += stream.tool_message_params(outputs)`` works as in
@@ -598,13 +602,15 @@ def _converse_events(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return events
 
 
-def _call(use: tuple[str | None, str | None, str], index: int) -> ToolCall | InvalidToolCall:
+def _call(
+    use: tuple[str | None, str | None, str], index: int
+) -> BedrockToolCall | BedrockInvalidToolCall:
     """The call of a client tool block that ended: its arguments parsed, or why not."""
     tool_use_id, name, raw = use
     args = parse_tool_input(raw)
     if isinstance(args, dict):
-        return ToolCall(tool_use_id or "", name or "", args, index)
-    return InvalidToolCall(tool_use_id or "", name or "", raw, args.error, index)
+        return BedrockToolCall(tool_use_id or "", name or "", args, index)
+    return BedrockInvalidToolCall(tool_use_id or "", name or "", raw, args.error, index)
 
 
 def _tool_result(tool_use_id: str, output: Any) -> dict[str, Any]:
@@ -835,3 +841,27 @@ def converse(
     stream._timing.started = started
     stream._timing.first = stream._timing.ended = time.perf_counter()
     return stream
+
+
+_RENAMED = {"ToolCall": "BedrockToolCall", "InvalidToolCall": "BedrockInvalidToolCall"}
+
+
+def renamed(module: str, name: str) -> Any:
+    """``ToolCall`` / ``InvalidToolCall``: the 0.1.0 names, which LangChain's messages use for
+    types of their own (deprecated; removed in 0.3.0). ``AttributeError`` for any other."""
+    new = _RENAMED.get(name)
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f"langchain_bedrock_stream's {name} is now {new} (the old name collides with "
+        f"LangChain's own {name}); it will be removed in 0.3.0",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return globals()[new]
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name)

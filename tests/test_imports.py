@@ -101,7 +101,7 @@ def test_boto3_only_streaming_loads_nothing_of_langchain(tmp_path: Any) -> None:
             import boto3
             from botocore.config import Config
             from langchain_bedrock_stream import (
-                BedrockRateLimitError, RetryPolicy, ToolCall, converse, converse_stream,
+                BedrockRateLimitError, RetryPolicy, BedrockToolCall, converse, converse_stream,
             )
             client = boto3.client("bedrock-runtime", region_name="us-east-1",
                                   endpoint_url=sys.argv[1],
@@ -112,7 +112,7 @@ def test_boto3_only_streaming_loads_nothing_of_langchain(tmp_path: Any) -> None:
             policy = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.02)
             stream = converse_stream(client, modelId="us.amazon.nova-micro-v1:0",
                                      messages=messages, toolConfig=tools, retry_policy=policy)
-            calls = [item for item in stream if isinstance(item, ToolCall)]
+            calls = [item for item in stream if isinstance(item, BedrockToolCall)]
             assert [c.name for c in calls] == ["get_weather"], calls
             answer = converse(client, modelId="us.amazon.nova-micro-v1:0", messages=messages)
             assert answer.text == "Sunny."

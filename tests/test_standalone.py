@@ -25,14 +25,14 @@ from langchain_core.messages import AIMessageChunk, HumanMessage
 
 from langchain_bedrock_stream import (
     BedrockError,
+    BedrockInvalidToolCall,
     BedrockRateLimitError,
     BedrockStream,
     BedrockTimeoutError,
+    BedrockToolCall,
     ChatBedrockStream,
-    InvalidToolCall,
     RetryPolicy,
     StreamIntegrityError,
-    ToolCall,
     converse,
     converse_stream,
 )
@@ -142,7 +142,7 @@ def test_importing_the_standalone_api_loads_neither_langchain_nor_boto3() -> Non
     code = (
         "import sys\n"
         "import langchain_bedrock_stream.stream\n"
-        "from langchain_bedrock_stream import BedrockStream, converse_stream, ToolCall\n"
+        "from langchain_bedrock_stream import BedrockStream, converse_stream, BedrockToolCall\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('langchain_core', 'langchain', 'boto3', 'botocore', 'pydantic'))\n"
         "print(','.join(loaded))\n"
@@ -160,13 +160,13 @@ def test_tool_calls_arrive_right_after_their_block_ends_interleaved_ones_include
     items = list(BedrockStream(INTERLEAVED))
     kinds = [(type(i).__name__, getattr(i, "index", None)) for i in items]
     # get_time (block 2) ends first, then get_weather (block 1), then the broken block 3.
-    assert kinds[kinds.index(("BlockStopped", 2)) + 1] == ("ToolCall", 2)
-    assert kinds[kinds.index(("BlockStopped", 1)) + 1] == ("ToolCall", 1)
-    assert kinds[kinds.index(("BlockStopped", 3)) + 1] == ("InvalidToolCall", 3)
-    calls = [i for i in items if isinstance(i, ToolCall)]
+    assert kinds[kinds.index(("BlockStopped", 2)) + 1] == ("BedrockToolCall", 2)
+    assert kinds[kinds.index(("BlockStopped", 1)) + 1] == ("BedrockToolCall", 1)
+    assert kinds[kinds.index(("BlockStopped", 3)) + 1] == ("BedrockInvalidToolCall", 3)
+    calls = [i for i in items if isinstance(i, BedrockToolCall)]
     assert calls == [
-        ToolCall("t-time", "get_time", {}, 2),
-        ToolCall("t-weather", "get_weather", {"city": "Paris"}, 1),
+        BedrockToolCall("t-time", "get_time", {}, 2),
+        BedrockToolCall("t-weather", "get_weather", {"city": "Paris"}, 1),
     ]
     assert isinstance(items[-1], MetadataReceived)
 
@@ -328,7 +328,7 @@ def test_a_tool_call_whose_block_never_ended_is_invalid() -> None:
     ]
     stream = BedrockStream(events)
     items = list(stream)
-    assert not any(isinstance(i, (ToolCall, InvalidToolCall)) for i in items)
+    assert not any(isinstance(i, (BedrockToolCall, BedrockInvalidToolCall)) for i in items)
     assert stream.tool_calls == []
     [invalid] = stream.invalid_tool_calls
     assert invalid.raw == '{"city": "Rome"}'
@@ -472,9 +472,9 @@ def test_converse_stream_under_async_for(server: BedrockWireServer) -> None:
         return [item async for item in stream] + [stream]
 
     *items, stream = asyncio.run(main())
-    assert [i for i in items if isinstance(i, ToolCall)] == [
-        ToolCall("t-time", "get_time", {}, 2),
-        ToolCall("t-weather", "get_weather", {"city": "Paris"}, 1),
+    assert [i for i in items if isinstance(i, BedrockToolCall)] == [
+        BedrockToolCall("t-time", "get_time", {}, 2),
+        BedrockToolCall("t-weather", "get_weather", {"city": "Paris"}, 1),
     ]
     assert isinstance(items[-1], MetadataReceived)
     assert stream.text == "Checking both."
@@ -540,7 +540,7 @@ def _converse_with_tools(server: BedrockWireServer) -> None:
         stream = converse_stream(client, modelId=NOVA, messages=messages, toolConfig=WEATHER_TOOLS)
         outputs = {}
         for item in stream:
-            if isinstance(item, ToolCall):
+            if isinstance(item, BedrockToolCall):
                 outputs[item.id] = f"sunny in {item.args['city']}"
         answers.append(stream.text)
         messages.append(stream.message_param)
@@ -772,7 +772,7 @@ def test_from_converse_keeps_server_tools_images_and_unknown_blocks() -> None:
     }
     stream = BedrockStream.from_converse(body, model_id=NOVA)
     assert stream.response().content == content
-    assert stream.tool_calls == [ToolCall("c1", "get_time", {}, 4)]  # not the server tool
+    assert stream.tool_calls == [BedrockToolCall("c1", "get_time", {}, 4)]  # not the server tool
     assert stream.time_to_first_token is None and stream.duration is None
     assert stream.cost == pytest.approx(5 * 0.035 / 1e6 + 6 * 0.14 / 1e6)
 
@@ -883,3 +883,18 @@ def test_a_boto3_response_is_refused_under_async_for(server: BedrockWireServer) 
     with pytest.raises(TypeError, match="converse_stream"):
         asyncio.run(main())
     assert server.wait_for_disconnect(timeout=10)  # and its connection was let go
+
+
+def test_the_0_1_names_of_tool_call_items_still_work_with_a_warning() -> None:
+    """``ToolCall`` / ``InvalidToolCall`` collide with LangChain's own names: renamed, and the
+    old names resolve (from the package and from ``stream``) with a ``DeprecationWarning``."""
+    import langchain_bedrock_stream as package
+    from langchain_bedrock_stream import stream as module
+
+    for where in (package, module):
+        with pytest.warns(DeprecationWarning, match="BedrockToolCall"):
+            assert where.ToolCall is BedrockToolCall
+        with pytest.warns(DeprecationWarning, match="BedrockInvalidToolCall"):
+            assert where.InvalidToolCall is BedrockInvalidToolCall
+    with pytest.raises(AttributeError, match="NoSuchName"):
+        _ = package.NoSuchName
