@@ -11,8 +11,10 @@ that stack records), on ``invoke``, ``stream``, ``ainvoke`` and ``astream`` alik
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from langchain_bedrock_stream.testing.scripted import (
     text_answer,
     tool_call_answer,
 )
+from langchain_bedrock_stream.testing.tls import make_certificate, server_ssl_context
 
 from .loopback import MODEL, REGION
 
@@ -301,4 +304,29 @@ def test_a_call_is_one_finished_span_with_what_the_stack_records(
         expected = "Paris" if case == "tool" else answer.content[-1]["text"]
         assert expected in recorded, recorded
     # And the same story as the class users move from.
+    _same_story(ours, theirs)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+@pytest.mark.parametrize("path", ["stream", "astream"])
+def test_over_https_the_stacks_see_the_same_call(
+    traced: Traced,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    """Where users are: TLS to Bedrock. The watched path sends through botocore's own HTTPS
+    stack, and every stack records the call as for ``ChatBedrockConverse``."""
+    cert, key = make_certificate(tmp_path)
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+    answer = text_answer("Over TLS.", usage={"inputTokens": 4, "outputTokens": 3, "totalTokens": 7})
+    with BedrockWireServer(ssl_context=server_ssl_context(cert, key)) as tls_server:
+        assert tls_server.endpoint_url.startswith("https://")
+        seen = _spans_of(traced, tls_server, answer.reply_for, path, tools=False)
+    ours_outcome, ours = seen["ChatBedrockStream"]
+    _, theirs = seen["ChatBedrockConverse"]
+    assert not isinstance(ours_outcome, BaseException), ours_outcome
+    assert ours_outcome.text == "Over TLS."
+    assert len(ours) == 1
+    assert (ours[0].attributes or {}).get(traced.stack.output_key) == 3
     _same_story(ours, theirs)
