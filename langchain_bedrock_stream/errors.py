@@ -45,22 +45,6 @@ if TYPE_CHECKING:
 
     from .accumulator import StreamResponse
 
-__all__ = [
-    "BedrockAPIError",
-    "BedrockAuthenticationError",
-    "BedrockConnectionError",
-    "BedrockContextOverflowError",
-    "BedrockError",
-    "BedrockInvalidRequestError",
-    "BedrockNotFoundError",
-    "BedrockPermissionDeniedError",
-    "BedrockRateLimitError",
-    "BedrockTimeoutError",
-    "IncompleteStreamError",
-    "InputConversionError",
-    "StreamIntegrityError",
-]
-
 
 class InputConversionError(ValueError):
     """A LangChain input could not be turned into a Converse request.
@@ -242,22 +226,17 @@ class IncompleteStreamError(StreamIntegrityError, ConnectionError):
     """
 
 
-_MOVED = {"map_error": "translate", "map_errors": "map_errors", "typed_error": "typed_error"}
+__all__ = sorted(  # every class of the tree above, and nothing else
+    name
+    for name, value in list(globals().items())
+    if not name.startswith("_")
+    and isinstance(value, type)
+    and issubclass(value, (BedrockError, InputConversionError))
+)
 
 
 def __getattr__(name: str) -> Any:
     """``map_error`` / ``map_errors`` / ``typed_error`` lived here until 0.2.0 (deprecated)."""
-    moved = _MOVED.get(name)
-    if moved is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import warnings
+    from . import _deprecated
 
-    from . import _error_boundary
-
-    warnings.warn(
-        f"langchain_bedrock_stream.errors.{name} is internal and moved; it will be removed "
-        "in 0.3.0",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(_error_boundary, moved)
+    return _deprecated.attribute(__name__, name)

@@ -28,23 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-__all__ = [
-    "ARN_KINDS",
-    "PROFILE_PREFIXES",
-    "UNKNOWN",
-    "FamilyProfile",
-    "ModelDescription",
-    "ModelId",
-    "describe",
-    "family_profile",
-    "langchain_profile",
-    "models_dev_entry",
-    "models_dev_prices",
-    "models_dev_source",
-    "parse_model_id",
-    "profile_facts",
-    "register_model_profile",
-]
+__all__ = ["ModelDescription", "describe", "register_model_profile"]
 
 ArnKind = Literal[
     "foundation-model",

@@ -49,13 +49,10 @@ from .usage import BedrockUsageCallbackHandler
 
 __all__ = [
     "BucketRateLimiter",
-    "BucketState",
-    "LimiterCore",
     "LocalRateLimiter",
     "RateLimitFeedback",
     "RateLimits",
     "RayRateLimiter",
-    "TokenBucket",
 ]
 
 logger = logging.getLogger(__name__)
