@@ -35,7 +35,7 @@ ATTRIBUTES: dict[tuple[str, str], tuple[str, str, str]] = {
     },
 }
 
-# old module name (below the package) -> the private module that holds it now
+# old module path (below the package, dotted) -> the private module that holds it now
 MODULES: dict[str, str] = {}
 
 
@@ -91,11 +91,13 @@ class _OldPaths(importlib.abc.MetaPathFinder):
         head, _, rest = fullname.partition(".")
         if head != _PACKAGE or not rest:
             return None
-        first, dot, tail = rest.partition(".")
-        new = MODULES.get(first)
-        if new is None:
-            return None
-        return importlib.machinery.ModuleSpec(fullname, _Alias(f"{_PACKAGE}.{new}{dot}{tail}"))
+        parts = rest.split(".")
+        for cut in range(len(parts), 0, -1):  # the module itself, or a package it is inside
+            new = MODULES.get(".".join(parts[:cut]))
+            if new is not None:
+                target = ".".join([_PACKAGE, new, *parts[cut:]])
+                return importlib.machinery.ModuleSpec(fullname, _Alias(target))
+        return None
 
 
 def install() -> None:
