@@ -95,8 +95,8 @@ class _OldPaths(importlib.abc.MetaPathFinder):
         for cut in range(len(parts), 0, -1):  # the module itself, or a package it is inside
             new = MODULES.get(".".join(parts[:cut]))
             if new is not None:
-                target = ".".join([_PACKAGE, new, *parts[cut:]])
-                return importlib.machinery.ModuleSpec(fullname, _Alias(target))
+                moved = ".".join([_PACKAGE, new, *parts[cut:]])
+                return importlib.machinery.ModuleSpec(fullname, _Alias(moved))
         return None
 
 
