@@ -9,14 +9,14 @@ stop reason, usage, metrics and trace. Unknown events and delta members are kept
 a known member of the wrong shape (an index that is not a non-negative int, text that is
 not a string, ...) raises ``MalformedEvent`` before it changes any state.
 
-This module is the fold's public home; the code lives in ``_fold`` (the fold and its
+This module is the fold's public home; the code lives in ``_accumulate`` (the fold and its
 deltas), ``_blocks`` (one content block) and ``_response`` (the answer in Converse's shape).
 """
 
-from . import _fold
+from . import _accumulate
+from ._accumulate import *  # noqa: F403 - the delta types
+from ._accumulate import CONTENT_DELTAS, Accumulator
 from ._blocks import MalformedEvent
-from ._fold import *  # noqa: F403 - the delta types
-from ._fold import CONTENT_DELTAS, Accumulator
 from ._response import CONVERSE_OPTIONAL_MEMBERS as CONVERSE_OPTIONAL_MEMBERS
 from ._response import SERVER_TOOL_USE as SERVER_TOOL_USE
 from ._response import InvalidToolInput, StreamResponse
@@ -30,4 +30,4 @@ __all__ = [
     "MalformedEvent",
     "StreamResponse",
 ]
-__all__ += _fold.__all__
+__all__ += _accumulate.__all__
