@@ -1,16 +1,8 @@
-"""The fold: ConverseStream events in, typed deltas out, the final response at the end.
-
-Pure: no boto3, no LangChain. ``Accumulator.feed`` takes botocore-shaped events
-(``{"contentBlockDelta": {...}}``) one at a time, keeps state per ``contentBlockIndex``
-(blocks may interleave, indices need not start at 0 or be contiguous) and returns the
-deltas that event produced. ``Accumulator.response()`` builds, from a consumed stream, the
-same answer Converse would have returned: ordered content blocks, parsed tool inputs,
-stop reason, usage, metrics and trace. Unknown events and delta members are kept, never fatal;
-a known member of the wrong shape (an index that is not a non-negative int, text that is
-not a string, ...) raises ``MalformedEvent`` before it changes any state.
+"""The fold (``Accumulator``) and the typed deltas it returns; described in ``accumulator``,
+its public home.
 
 ``__all__`` names the deltas, the vocabulary every reader of a stream sees (``stream`` and
-``accumulator`` re-export it); ``accumulator`` is the fold's public home.
+``accumulator`` re-export it).
 """
 
 from __future__ import annotations
@@ -20,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._blocks import (
+    START_MEMBERS,
     Block,
     MalformedEvent,
     block_content,
     block_index,
     mapping,
     optional,
-    optional_strings,
     required_mapping,
 )
 from ._response import (
@@ -345,29 +337,10 @@ class Accumulator:
 
     def _start(self, index: int, start: Mapping[str, Any], out: list[Delta]) -> None:
         block = self._block(index)
-        event = "contentBlockStart"
         for member, value in start.items():
-            if member == "toolUse":
-                field = "start.toolUse"
-                tool_use_id, name, tool_type = optional_strings(
-                    event, field, value, "toolUseId", "name", "type"
-                )
-                block.claim("tool_use", event, field, value)
-                block.tool_use_id, block.name, block.tool_type = tool_use_id, name, tool_type
-                out.append(ToolUseStarted(index, tool_use_id or "", name or "", tool_type))
-            elif member == "toolResult":
-                field = "start.toolResult"
-                tool_use_id, status, tool_type = optional_strings(
-                    event, field, value, "toolUseId", "status", "type"
-                )
-                block.claim("tool_result", event, field, value)
-                block.tool_use_id, block.status, block.tool_type = tool_use_id, status, tool_type
-                out.append(ToolResultStarted(index, tool_use_id or "", status, tool_type))
-            elif member == "image":
-                (image_format,) = optional_strings(event, "start.image", value, "format")
-                block.claim("image", event, "start.image", value)
-                block.image_format = image_format
-                out.append(ImageStarted(index, image_format))
+            if member in START_MEMBERS:
+                block.start(member, value)
+                out.append(_started(block))
             else:
                 seen = block.keep_unknown(member, value)
                 out.append(UnknownDelta(index, member, value, seen))
@@ -532,3 +505,16 @@ class Accumulator:
             return None
         index = max(self._blocks)
         return index, self._blocks[index].stopped
+
+
+def _started(block: Block) -> Delta:
+    """The delta of a block a ``contentBlockStart`` just opened."""
+    if block.kind == "tool_use":
+        return ToolUseStarted(
+            block.index, block.tool_use_id or "", block.name or "", block.tool_type
+        )
+    if block.kind == "tool_result":
+        return ToolResultStarted(
+            block.index, block.tool_use_id or "", block.status, block.tool_type
+        )
+    return ImageStarted(block.index, block.image_format)

@@ -5,6 +5,7 @@ No LangChain and no boto3 at import; the sources are in ``_sources``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -144,32 +145,27 @@ class BedrockStream:
     def __iter__(self) -> Iterator[StreamItem]:
         """Read the stream once: its deltas, and each tool call right after its block."""
         source = self._claim()
-        batches = source.batches(self)
-        finished = False
-        try:
+        with self._reading(source), contextlib.closing(source.batches(self)) as batches:
             for batch in batches:
                 yield from self._items(batch)
-            finished = True
-        except Exception as exc:
-            error = self._failure(exc, source)
-            if error is exc:
-                raise
-            raise error from exc
-        finally:
-            batches.close()
-            if not finished:  # left early or failed: let the connection go
-                source.close()
-            self._end()
 
     async def __aiter__(self) -> AsyncIterator[StreamItem]:
         """``__iter__`` under ``async for``: socket reads wait on the event loop."""
         source = self._claim()
-        batches = source.abatches(self)
+        with self._reading(source):
+            async with contextlib.aclosing(source.abatches(self)) as batches:
+                async for batch in batches:
+                    for item in self._items(batch):
+                        yield item
+
+    @contextlib.contextmanager
+    def _reading(self, source: Source) -> Iterator[None]:
+        """Around one reading of ``source`` (``for`` or ``async for``): a failure leaves as a
+        typed error carrying the partial answer, leaving early or failing lets the
+        connection go, and the clock stops."""
         finished = False
         try:
-            async for batch in batches:
-                for item in self._items(batch):
-                    yield item
+            yield
             finished = True
         except Exception as exc:
             error = self._failure(exc, source)
@@ -177,8 +173,7 @@ class BedrockStream:
                 raise
             raise error from exc
         finally:
-            await batches.aclose()
-            if not finished:
+            if not finished:  # left early or failed: let the connection go
                 source.close()
             self._end()
 

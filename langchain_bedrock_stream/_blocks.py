@@ -15,13 +15,13 @@ from typing import Any
 from ._response import parse_tool_input
 
 __all__ = [
+    "START_MEMBERS",
     "Block",
     "MalformedEvent",
     "block_content",
     "block_index",
     "mapping",
     "optional",
-    "optional_strings",
     "required_mapping",
 ]
 
@@ -81,11 +81,16 @@ def optional(kind: str, field: str, value: Any, types: type | tuple[type, ...]) 
     return value
 
 
-def optional_strings(kind: str, field: str, value: Any, *names: str) -> list[str | None]:
-    """The members ``names`` of the object ``value`` (the event's ``field``), each a string
-    or absent; ``MalformedEvent`` when ``value`` is no object or a member no string."""
-    value = required_mapping(kind, field, value)
-    return [optional(kind, f"{field}.{name}", value.get(name), str) for name in names]
+START_MEMBERS: dict[str, tuple[str, dict[str, str]]] = {
+    "toolUse": ("tool_use", {"toolUseId": "tool_use_id", "name": "name", "type": "tool_type"}),
+    "toolResult": (
+        "tool_result",
+        {"toolUseId": "tool_use_id", "status": "status", "type": "tool_type"},
+    ),
+    "image": ("image", {"format": "image_format"}),
+}
+"""The ``contentBlockStart`` members this version knows: the kind of block each opens, and
+the ``Block`` field each of its (optional, string) members sets."""
 
 
 _RUN = 256
@@ -126,6 +131,20 @@ class Block:
                     event, field, value, f"content of the {self.kind} block {self.index}"
                 )
             self.kind = kind
+
+    def start(self, member: str, value: Any) -> None:
+        """Open the block with the ``contentBlockStart`` member ``member`` (one of
+        ``START_MEMBERS``) whose value is ``value``; its members are checked first."""
+        kind, fields = START_MEMBERS[member]
+        where = f"start.{member}"
+        found = required_mapping("contentBlockStart", where, value)
+        strings = [
+            optional("contentBlockStart", f"{where}.{name}", found.get(name), str)
+            for name in fields
+        ]
+        self.claim(kind, "contentBlockStart", where, value)
+        for name, string in zip(fields.values(), strings, strict=True):
+            setattr(self, name, string)
 
     def add(self, piece: str) -> None:
         """Append ``piece``; join the newest pieces into one run now and then, so a long
