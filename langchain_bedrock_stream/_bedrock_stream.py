@@ -468,7 +468,7 @@ def _tool_result(tool_use_id: str, output: Any) -> dict[str, Any]:
 
 
 def _typed_error(exc: Exception, model_id: str | None, request_id: str | None) -> Exception:
-    """A wire or connection failure as the package's typed error (LangChain loaded here)."""
+    """A wire or connection failure as the package's typed error."""
     from ._error_boundary import typed_error
 
     mapped = typed_error(exc, model_id=model_id, request_id=request_id)

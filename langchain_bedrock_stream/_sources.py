@@ -34,6 +34,8 @@ class Source:
     """Where a stream's deltas come from."""
 
     live = False
+    """True for a call the stream makes itself (its clock starts with the request, and its
+    errors are typed already)."""
 
     @property
     def request_id(self) -> str | None:
@@ -41,9 +43,11 @@ class Source:
         return None
 
     def batches(self, stream: BedrockStream) -> Generator[list[Delta], None, None]:
+        """The delta batches of one answer, folded by ``stream``'s accumulator (``for``)."""
         raise NotImplementedError
 
     def abatches(self, stream: BedrockStream) -> AsyncGenerator[list[Delta], None]:
+        """``batches`` under ``async for``."""
         raise NotImplementedError
 
     def close(self) -> None:
