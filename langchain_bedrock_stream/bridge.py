@@ -16,7 +16,7 @@ import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Required, TypedDict, Unpack, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages import content as types
@@ -30,6 +30,7 @@ from langchain_core.messages.block_translators.bedrock_converse import (
 )
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
+from ._response import converse_members
 from .accumulator import (
     CitationDelta,
     Delta,
@@ -47,6 +48,7 @@ from .accumulator import (
 
 __all__ = [
     "MODEL_PROVIDER",
+    "MetadataArgs",
     "chunk_from_deltas",
     "final_chunk",
     "message_from_response",
@@ -115,39 +117,36 @@ def usage_metadata(
     return metadata
 
 
-def response_metadata(
-    response: StreamResponse,
-    *,
-    model_id: str,
-    request_id: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+class MetadataArgs(TypedDict, total=False):
+    """Who gave an answer and what the caller adds to its ``response_metadata``: the keyword
+    arguments of ``response_metadata``, ``final_chunk`` and ``message_from_response``."""
+
+    model_id: Required[str]
+    """The model, reported as ``model_name``."""
+    request_id: str | None
+    """Bedrock's request id, reported when known."""
+    extra: Mapping[str, Any] | None
+    """Merged in last (cost, timing, ...)."""
+
+
+def response_metadata(response: StreamResponse, **args: Unpack[MetadataArgs]) -> dict[str, Any]:
     """Everything Bedrock said about the answer besides its content, plus model identity."""
-    meta: dict[str, Any] = {"stopReason": response.stop_reason}
-    if isinstance(response.metrics, Mapping):
-        metrics = dict(response.metrics)
+    members = converse_members(response)
+    members.pop("usage", None)  # it is the message's usage_metadata
+    metrics = members.get("metrics")
+    if isinstance(metrics, Mapping):
+        metrics = members["metrics"] = dict(metrics)
         if "latencyMs" in metrics and not isinstance(metrics["latencyMs"], list):
             # A list, as ChatBedrockConverse has it, so merged chunks never collide.
             metrics["latencyMs"] = [metrics["latencyMs"]]
-        meta["metrics"] = metrics
-    elif response.metrics is not None:
-        meta["metrics"] = response.metrics  # an odd value, kept as received
-    for key, value in (
-        ("trace", response.trace),
-        ("additionalModelResponseFields", response.additional_model_response_fields),
-        ("performanceConfig", response.performance_config),
-        ("serviceTier", response.service_tier),
-    ):
-        if value is not None:
-            meta[key] = value
+    meta: dict[str, Any] = {"stopReason": response.stop_reason, **members}
     if response.extras:
         meta["extras"] = response.extras
-    if request_id:
-        meta["request_id"] = request_id
-    meta["model_name"] = model_id
+    if args.get("request_id"):
+        meta["request_id"] = args["request_id"]
+    meta["model_name"] = args["model_id"]
     meta["model_provider"] = MODEL_PROVIDER
-    if extra:
-        meta.update(extra)
+    meta.update(args.get("extra") or {})
     return meta
 
 
@@ -366,13 +365,7 @@ def _poisoned_calls(response: StreamResponse) -> list[Any]:
     return chunks
 
 
-def final_chunk(
-    response: StreamResponse,
-    *,
-    model_id: str,
-    request_id: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> AIMessageChunk:
+def final_chunk(response: StreamResponse, **args: Unpack[MetadataArgs]) -> AIMessageChunk:
     """The closing chunk: no content, usage and response metadata, ``chunk_position="last"``.
 
     For a tool call whose input did not parse (cut by ``max_tokens``), it also carries a
@@ -381,12 +374,17 @@ def final_chunk(
     return AIMessageChunk(
         content=[],
         tool_call_chunks=_poisoned_calls(response),
-        usage_metadata=usage_metadata(response.usage, response.additional_model_response_fields),
-        response_metadata=response_metadata(
-            response, model_id=model_id, request_id=request_id, extra=extra
-        ),
         chunk_position="last",
+        **_summary(response, args),
     )
+
+
+def _summary(response: StreamResponse, args: MetadataArgs) -> dict[str, Any]:
+    """An answer's usage and response metadata (its last chunk and its message carry them)."""
+    return {
+        "usage_metadata": usage_metadata(response.usage, response.additional_model_response_fields),
+        "response_metadata": response_metadata(response, **args),
+    }
 
 
 # --- the final message ---------------------------------------------------------------------
@@ -475,12 +473,7 @@ def _inline_reasoning(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def message_from_response(
-    response: StreamResponse,
-    *,
-    model_id: str,
-    request_id: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-    inline_thinking: bool = False,
+    response: StreamResponse, *, inline_thinking: bool = False, **args: Unpack[MetadataArgs]
 ) -> AIMessage:
     """The final ``AIMessage``: content, tool calls (invalid ones kept apart), usage, metadata.
 
@@ -517,10 +510,7 @@ def message_from_response(
         content=body,
         tool_calls=calls,
         invalid_tool_calls=invalid,
-        usage_metadata=usage_metadata(response.usage, response.additional_model_response_fields),
-        response_metadata=response_metadata(
-            response, model_id=model_id, request_id=request_id, extra=extra
-        ),
+        **_summary(response, args),
     )
 
 
