@@ -42,6 +42,7 @@ __all__ = [
     "profile_region",
     "region",
     "resolve_profile",
+    "without_clients",
 ]
 
 
@@ -208,3 +209,16 @@ async def aresolve_profile(model: ChatBedrockStream) -> None:
     """``resolve_profile`` for the event loop: the lookup runs in the bounded pool."""
     if _needs_profile_lookup(model):
         await run_blocking(functools.partial(resolve_profile, model))
+
+
+def without_clients(state: dict[Any, Any]) -> dict[Any, Any]:
+    """A model's pickled ``state`` without the clients it built (rebuilt on demand after
+    unpickling) and without its lock (``__setstate__`` makes a new one)."""
+    private = dict(state.get("__pydantic_private__") or {})
+    private["_client_cache"] = None
+    if private.get("_control_built"):  # our own control-plane client: rebuilt on demand
+        state["__dict__"] = {**state["__dict__"], "bedrock_client": None}
+        private["_control_built"] = False
+    private.pop("_client_lock", None)
+    state["__pydantic_private__"] = private
+    return state

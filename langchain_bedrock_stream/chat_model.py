@@ -4,7 +4,6 @@ result (``_run``) into LangChain's sync and async entry points."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
@@ -25,15 +24,9 @@ from . import _clients
 from ._error_boundary import map_errors
 from ._run import Run, achunks, chunks
 from .client import build_client
-from .model_setup import (
-    check_inference_value,
-    check_nova_reasoning,
-    prepare_inputs,
-    thinking_on,
-    tool_choice_kinds,
-)
-from .models import ModelDescription, describe, langchain_profile, profile_facts
-from .request import create_cache_point, reasoning_fields
+from .model_setup import derive_settings, description_with, prepare_inputs, thinking_on
+from .models import ModelDescription
+from .request import create_cache_point
 from .request.call import (
     CallSettings,
     call_request,
@@ -228,12 +221,12 @@ class ChatBedrockStream(BaseChatModel):
     _client_cache: Any = PrivateAttr(default=None)
     _client_forks: int = PrivateAttr(default=0)  # client.forks when the client was built
     _explicit_fields: Any = PrivateAttr(default=None)
+    """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
     _folded_fields: Any = PrivateAttr(default=None)
     _derived_choices: bool = PrivateAttr(default=False)
     _control_built: bool = PrivateAttr(default=False)
     _user_profile: Any = PrivateAttr(default=None)
     """The ``profile`` given to the constructor, whose facts win over the packaged data."""
-    """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
 
     @model_validator(mode="before")
     @classmethod
@@ -245,48 +238,15 @@ class ChatBedrockStream(BaseChatModel):
 
     @model_validator(mode="after")
     def _derive_settings(self) -> ChatBedrockStream:
-        if self.guard_last_turn_only and not self.guardrail_config:
-            raise ValueError(
-                "guard_last_turn_only=True needs guardrail_config (the guardrail that "
-                "assesses the last turn)"
-            )
-        for name in ("max_tokens", "temperature", "top_p"):
-            check_inference_value(name, getattr(self, name))
-        if self.profile is None:
-            self.profile = langchain_profile(self.description)  # type: ignore[assignment]
-        else:
-            self._user_profile = dict(self.profile)
-        described = self.description
-        explicit = self.additional_model_request_fields
-        self._explicit_fields = explicit
-        if self.reasoning_effort is not None:
-            derived = reasoning_fields(
-                self.base_model_id or self.model_id,
-                effort=self.reasoning_effort,
-                levels=(self.profile or {}).get("reasoning_effort_levels"),
-            )
-            if derived:
-                self.additional_model_request_fields = {**derived, **(explicit or {})}
-                self._folded_fields = self.additional_model_request_fields
-        if self.supports_tool_choice_values is None:
-            self._derived_choices = True
-            self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
-                described, self._effective_fields()
-            )
-        check_nova_reasoning(described, self.additional_model_request_fields)
+        """Checks, ``profile``, tool choices and reasoning fields (see ``model_setup``)."""
+        derive_settings(self)
         return self
 
     @property
     def description(self) -> ModelDescription:
         """What this package knows about the model (see ``langchain_bedrock_stream.models``),
         with the facts of a ``profile`` given to the constructor over it."""
-        described = describe(self.model_id, self.base_model_id)
-        if self._user_profile:
-            facts = profile_facts(self._user_profile)
-            if facts:
-                profile = dataclasses.replace(described.profile, **facts)
-                described = dataclasses.replace(described, profile=profile)
-        return described
+        return description_with(self.model_id, self.base_model_id, self._user_profile)
 
     @property
     def thinking(self) -> bool:
@@ -387,15 +347,7 @@ class ChatBedrockStream(BaseChatModel):
                 "or Region. Build the model from region_name / credentials_profile_name / "
                 "endpoint_url instead, and its own client is rebuilt after unpickling."
             )
-        state = super().__getstate__()
-        private = dict(state.get("__pydantic_private__") or {})
-        private["_client_cache"] = None
-        if private.get("_control_built"):  # our own control-plane client: rebuilt on demand
-            state["__dict__"] = {**state["__dict__"], "bedrock_client": None}
-            private["_control_built"] = False
-        private.pop("_client_lock", None)
-        state["__pydantic_private__"] = private
-        return state
+        return _clients.without_clients(super().__getstate__())
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
