@@ -428,7 +428,8 @@ class ChatBedrockStream(BaseChatModel):
     def _start(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> tuple[dict[str, Any], Run]:
-        request = call_request(messages, stop, kwargs, self._settings())
+        settings = self._settings()
+        request = call_request(messages, stop, kwargs, settings)
         self._get_client()  # built (once) before the clock starts: timing is the call's own
         model_id = request["modelId"]
         name = self.base_model_id if self.base_model_id and model_id == self.model_id else None
@@ -438,7 +439,7 @@ class ChatBedrockStream(BaseChatModel):
             model_name=name or model_id,
             region=self._region(),
             priced_as=self.base_model_id,
-            inline_thinking=self.description.profile.inline_thinking,
+            inline_thinking=settings.description.profile.inline_thinking,
         )
         return request, run
 

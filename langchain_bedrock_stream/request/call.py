@@ -112,7 +112,26 @@ PER_CALL_NAMES = frozenset(parameter.name for parameter in PER_CALL)
 """The keyword arguments a call may pass."""
 
 
-@dataclass(frozen=True)
+def _targets(route: Route) -> tuple[tuple[str, tuple[str, ...], str | None], ...]:
+    """``(target, keywords in table order, field of the first)`` for the rows of ``route``."""
+    rows = [p for p in PER_CALL if p.route == route and p.target is not None]
+    targets = dict.fromkeys(p.target for p in rows if p.target)
+    return tuple(
+        (
+            target,
+            tuple(p.name for p in rows if p.target == target),
+            next(p.field for p in rows if p.target == target),
+        )
+        for target in targets
+    )
+
+
+_ROUTES: dict[Route, tuple[tuple[str, tuple[str, ...], str | None], ...]] = {
+    route: _targets(route) for route in ("inference", "stop", "build", "reasoning")
+}
+
+
+@dataclass(slots=True)
 class CallSettings:
     """The chat model's configuration a request is assembled from, as plain data.
 
@@ -156,13 +175,14 @@ class CallSettings:
 
     @classmethod
     def of(cls, model: Any, **given: Any) -> CallSettings:
-        """The settings of ``model`` (any object with these attributes), ``given`` over them."""
-        values = {
-            field.name: getattr(model, field.name)
-            for field in dataclasses.fields(cls)
-            if field.name not in given and hasattr(model, field.name)
-        }
+        """The settings of ``model`` (an object whose instance attributes, such as a pydantic
+        model's fields, carry these names), ``given`` over them."""
+        own = vars(model)
+        values = {name: own[name] for name in _SETTINGS if name in own and name not in given}
         return cls(**values, **given)
+
+
+_SETTINGS = tuple(field.name for field in dataclasses.fields(CallSettings))
 
 
 def effective_fields(settings: CallSettings) -> dict[str, Any]:
@@ -198,45 +218,41 @@ def _check_names(kwargs: Mapping[str, Any], owner: str) -> None:
         )
 
 
-def _default(settings: CallSettings, parameter: CallParameter) -> Any:
-    return getattr(settings, parameter.field) if parameter.field else None
-
-
 def _routed(route: Route, kwargs: Mapping[str, Any], settings: CallSettings) -> dict[str, Any]:
     """``target -> value`` for the parameters of ``route``: per target, the first keyword
     given (not ``None``) in table order, else the field of the first parameter naming it."""
     values: dict[str, Any] = {}
-    for parameter in PER_CALL:
-        if parameter.route != route or parameter.target is None:
-            continue
-        given = kwargs.get(parameter.name)
-        if given is not None and parameter.target not in values:
-            values[parameter.target] = given
-    for parameter in PER_CALL:
-        if parameter.route == route and parameter.target is not None:
-            values.setdefault(parameter.target, _default(settings, parameter))
+    for target, names, field in _ROUTES[route]:
+        for name in names:
+            value = kwargs.get(name)
+            if value is not None:
+                break
+        else:
+            value = getattr(settings, field) if field else None
+        values[target] = value
     return values
 
 
 def _reasoning(kwargs: Mapping[str, Any], settings: CallSettings) -> dict[str, Any]:
     """``reasoning_effort`` / ``thinking_budget`` for one call: a call's own value
     replaces both constructor values."""
-    rows = [p for p in PER_CALL if p.route == "reasoning" and p.target is not None]
-    if any(kwargs.get(p.name) is not None for p in rows):
-        return {p.target: kwargs.get(p.name) for p in rows if p.target}
-    return {p.target: _default(settings, p) for p in rows if p.target}
+    rows = _ROUTES["reasoning"]
+    if any(kwargs.get(name) is not None for _target, names, _field in rows for name in names):
+        return {target: kwargs.get(names[0]) for target, names, _field in rows}
+    return {target: getattr(settings, field) if field else None for target, _n, field in rows}
 
 
 def _stop_sequences(
     stop: Sequence[str] | str | None, kwargs: Mapping[str, Any], settings: CallSettings
 ) -> Any:
+    """The first non-empty of LangChain's ``stop``, the call's keywords, the setting."""
     if stop:
         return stop
-    rows = [p for p in PER_CALL if p.route == "stop"]
-    for parameter in rows:
-        if kwargs.get(parameter.name):
-            return kwargs[parameter.name]
-    return _default(settings, rows[0])
+    ((_target, names, field),) = _ROUTES["stop"]
+    for name in names:
+        if kwargs.get(name):
+            return kwargs[name]
+    return getattr(settings, field) if field else None
 
 
 def drop_sampling(inference: dict[str, Any], settings: CallSettings) -> None:
