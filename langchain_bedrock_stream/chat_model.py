@@ -115,7 +115,7 @@ class ChatBedrockStream(BaseChatModel):
     default_headers: Mapping[str, str] | None = None
     """Extra HTTP headers sent with every request."""
 
-    # --- inference parameters (each one can also be passed per call or with ``bind``) ---
+    # --- inference parameters (each also per call or with ``bind``: ``request.call.PER_CALL``) ---
     temperature: float | None = None
     """``inferenceConfig.temperature``."""
     max_tokens: int | None = None
