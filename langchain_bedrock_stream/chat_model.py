@@ -1,14 +1,13 @@
-"""``ChatBedrockStream``: the LangChain chat model. Thin: it wires request -> client ->
-accumulator -> bridge, and owns only configuration and the sync/async I/O edge."""
+"""``ChatBedrockStream``: the LangChain chat model. Thin: its configuration, and the wiring of
+request (``request.call``) -> clients (``_clients``) -> transport -> one call's chunks and
+result (``_run``) into LangChain's sync and async entry points."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
+import functools
 import threading
-import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -16,112 +15,36 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import LC_ID_PREFIX
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from . import client as client_module
-from . import pricing
+from . import _clients
 from ._error_boundary import map_errors
-from ._threads import run_blocking
-from ._timing import Timing
-from .accumulator import Accumulator, Delta, StreamResponse
-from .bridge import chunk_from_deltas, final_chunk, message_from_response
-from .client import ClientSettings, build_client, build_control_client
-from .errors import BedrockError
-from .model_setup import (
-    base_of_inference_profile,
-    check_inference_value,
-    check_nova_reasoning,
-    prepare_inputs,
-    region_of,
-    thinking_on,
-    tool_choice_kinds,
+from ._run import Run, achunks, chunks
+from .client import build_client
+from .model_setup import derive_settings, description_with, prepare_inputs, thinking_on
+from .models import ModelDescription
+from .request import create_cache_point
+from .request.call import (
+    CallSettings,
+    call_request,
+    effective_fields,
+    for_converse,
+    resolve_choice,
 )
-from .models import ModelDescription, describe, langchain_profile, profile_facts
-from .redaction import register_request_secrets
-from .request import build_request, create_cache_point, reasoning_fields
 from .retry import RetryPolicy, resolve_policy
-from .tools import binding, call_tool_config, resolve_tool_choice
+from .tools import binding
 from .transport import StreamHandle, aconverse, aconverse_stream, converse, converse_stream
 
 __all__ = ["ChatBedrockStream"]
-
-_PER_CALL = {
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "stop",
-    "stop_sequences",
-    "model",
-    "model_id",
-    "tools",
-    "tool_choice",
-    "tool_config",
-    "toolConfig",
-    "response_format",
-    "disable_streaming",
-    "additional_model_request_fields",
-    "additional_model_response_field_paths",
-    "guardrail_config",
-    "performance_config",
-    "service_tier",
-    "request_metadata",
-    "prompt_variables",
-    "output_config",
-    "reasoning_effort",
-    "thinking_budget",
-    "cache_system",
-    "cache_tools",
-    "cache_ttl",
-    "cache_messages",
-    "cache_control",
-    "stream",
-}
-
-
-_TOOL_TURN_GUARD = {"guardContent": {"text": {"text": "[tool_result]"}}}
-"""What a last turn holding only tool results gets, so the guardrail assesses that turn
-rather than falling back to the whole conversation."""
-
-
-def _guard_last_user_turn(messages: list[dict[str, Any]]) -> None:
-    """Wrap the text of the last user turn in ``guardContent`` blocks, in place (a turn of
-    tool results only gets a placeholder ``guardContent`` block)."""
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            content = [
-                {"guardContent": {"text": {"text": block["text"]}}}
-                if set(block) == {"text"}
-                else block
-                for block in message["content"]
-            ]
-            if not any("guardContent" in block for block in content):
-                content.append(dict(_TOOL_TURN_GUARD))
-            message["content"] = content
-            return
 
 
 def _message_id(run_manager: Any) -> str | None:
     """The id LangChain gives a run's message, so streamed chunks and the final message match
     (LangGraph groups chunks by it and does not repeat an answer it has streamed)."""
     return f"{LC_ID_PREFIX}-{run_manager.run_id}" if run_manager else None
-
-
-@dataclass
-class _Run:
-    """Timing and outcome of one streamed call, shared by its chunks and final message."""
-
-    model_id: str
-    timing: Timing
-    handle: StreamHandle
-    model_name: str = ""
-    """The name answers carry as ``model_name``: the foundation model when
-    ``base_model_id`` names it, else ``model_id``."""
-    response: StreamResponse | None = None
-    stream: Accumulator | None = None
-    """A streamed answer's accumulator, until ``_result`` builds the final message from it."""
 
 
 class ChatBedrockStream(BaseChatModel):
@@ -192,7 +115,7 @@ class ChatBedrockStream(BaseChatModel):
     default_headers: Mapping[str, str] | None = None
     """Extra HTTP headers sent with every request."""
 
-    # --- inference parameters (each one can also be passed per call or with ``bind``) ---
+    # --- inference parameters (each also per call or with ``bind``: ``request.call.PER_CALL``) ---
     temperature: float | None = None
     """``inferenceConfig.temperature``."""
     max_tokens: int | None = None
@@ -298,12 +221,12 @@ class ChatBedrockStream(BaseChatModel):
     _client_cache: Any = PrivateAttr(default=None)
     _client_forks: int = PrivateAttr(default=0)  # client.forks when the client was built
     _explicit_fields: Any = PrivateAttr(default=None)
+    """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
     _folded_fields: Any = PrivateAttr(default=None)
     _derived_choices: bool = PrivateAttr(default=False)
     _control_built: bool = PrivateAttr(default=False)
     _user_profile: Any = PrivateAttr(default=None)
     """The ``profile`` given to the constructor, whose facts win over the packaged data."""
-    """``additional_model_request_fields`` as given, before ``reasoning_effort`` was folded in."""
 
     @model_validator(mode="before")
     @classmethod
@@ -315,48 +238,15 @@ class ChatBedrockStream(BaseChatModel):
 
     @model_validator(mode="after")
     def _derive_settings(self) -> ChatBedrockStream:
-        if self.guard_last_turn_only and not self.guardrail_config:
-            raise ValueError(
-                "guard_last_turn_only=True needs guardrail_config (the guardrail that "
-                "assesses the last turn)"
-            )
-        for name in ("max_tokens", "temperature", "top_p"):
-            check_inference_value(name, getattr(self, name))
-        if self.profile is None:
-            self.profile = langchain_profile(self.description)  # type: ignore[assignment]
-        else:
-            self._user_profile = dict(self.profile)
-        described = self.description
-        explicit = self.additional_model_request_fields
-        self._explicit_fields = explicit
-        if self.reasoning_effort is not None:
-            derived = reasoning_fields(
-                self.base_model_id or self.model_id,
-                effort=self.reasoning_effort,
-                levels=(self.profile or {}).get("reasoning_effort_levels"),
-            )
-            if derived:
-                self.additional_model_request_fields = {**derived, **(explicit or {})}
-                self._folded_fields = self.additional_model_request_fields
-        if self.supports_tool_choice_values is None:
-            self._derived_choices = True
-            self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
-                described, self._effective_fields()
-            )
-        check_nova_reasoning(described, self.additional_model_request_fields)
+        """Checks, ``profile``, tool choices and reasoning fields (see ``model_setup``)."""
+        derive_settings(self)
         return self
 
     @property
     def description(self) -> ModelDescription:
         """What this package knows about the model (see ``langchain_bedrock_stream.models``),
         with the facts of a ``profile`` given to the constructor over it."""
-        described = describe(self.model_id, self.base_model_id)
-        if self._user_profile:
-            facts = profile_facts(self._user_profile)
-            if facts:
-                profile = dataclasses.replace(described.profile, **facts)
-                described = dataclasses.replace(described, profile=profile)
-        return described
+        return description_with(self.model_id, self.base_model_id, self._user_profile)
 
     @property
     def thinking(self) -> bool:
@@ -422,7 +312,7 @@ class ChatBedrockStream(BaseChatModel):
         invocation: dict[str, Any] = {}
         if self.provider:
             invocation["provider"] = self.provider
-        region = self._known_region()
+        region = _clients.known_region(self)
         if region is not None:
             invocation["region_name"] = region
         params["ls_invocation_params"] = invocation  # type: ignore[typeddict-unknown-key]
@@ -457,169 +347,22 @@ class ChatBedrockStream(BaseChatModel):
                 "or Region. Build the model from region_name / credentials_profile_name / "
                 "endpoint_url instead, and its own client is rebuilt after unpickling."
             )
-        state = super().__getstate__()
-        private = dict(state.get("__pydantic_private__") or {})
-        private["_client_cache"] = None
-        if private.get("_control_built"):  # our own control-plane client: rebuilt on demand
-            state["__dict__"] = {**state["__dict__"], "bedrock_client": None}
-            private["_control_built"] = False
-        private.pop("_client_lock", None)
-        state["__pydantic_private__"] = private
-        return state
+        return _clients.without_clients(super().__getstate__())
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
         self._client_lock = threading.Lock()
 
-    # --- the client ---
+    # --- the client (see ``_clients``) ---
 
     def _region(self) -> str | None:
-        return self.region_name or region_of(self.description.id, self.user_client)
-
-    def _known_region(self) -> str | None:
-        """The Region requests go to, without building a client: the configured one, a
-        built client's, else the AWS profile's."""
-        region = self._region()
-        if region is None and self._client_cache is not None:
-            region = getattr(getattr(self._client_cache, "meta", None), "region_name", None)
-            region = region if isinstance(region, str) else None
-        return region or self._profile_region()
-
-    def _profile_region(self) -> str | None:
-        """The Region of the AWS profile in use (config file), if it sets one."""
-        import botocore.exceptions
-        import botocore.session
-
-        try:
-            session = botocore.session.Session(profile=self.credentials_profile_name)
-            region = session.get_config_variable("region")
-        except botocore.exceptions.BotoCoreError:
-            return None
-        return region if isinstance(region, str) and region else None
+        return _clients.region(self)
 
     def _get_client(self) -> Any:
-        if self.user_client is not None:
-            return self.user_client
-        if self._client_cache is None or self._client_forks != client_module.forks:
-            if self._client_forks != client_module.forks:
-                # A forked child: its own client (the parent's pooled connections are the
-                # parent's), and its own lock (one held at the fork stays held).
-                self._client_lock = threading.Lock()
-                self._client_cache, self._client_forks = None, client_module.forks
-            with self._client_lock:
-                if self._client_cache is None:
-                    self._client_cache = self._new_client()
-        return self._client_cache
-
-    async def _aget_client(self) -> Any:
-        """``_get_client`` for the event loop: a first build (credentials, config files)
-        runs in the bounded pool (botocore resolves credentials when it builds a client:
-        a ``credential_process`` runs then)."""
-        if self.user_client is not None:
-            return self.user_client
-        if self._client_cache is not None and self._client_forks == client_module.forks:
-            return self._client_cache
-        return await run_blocking(self._get_client)
-
-    def _needs_profile_lookup(self) -> bool:
-        return (
-            self.resolve_inference_profile
-            and self.base_model_id is None
-            and self.description.id.arn_kind == "application-inference-profile"
-        )
-
-    def _resolve_profile(self) -> None:
-        """With ``resolve_inference_profile``: learn the foundation model behind an
-        application inference profile (once per ARN) and derive what depends on it."""
-        if not self._needs_profile_lookup():
-            return
-        with map_errors(model_id=self.model_id, region=self._region(), langchain=True):
-            base = base_of_inference_profile(self.model_id, self._control_client())
-        if base is None or self.base_model_id is not None:
-            return
-        self.base_model_id = base
-        described = self.description
-        if not self._user_profile:
-            self.profile = langchain_profile(described)  # type: ignore[assignment]
-        if not self.provider:
-            self.provider = described.provider
-        if self._derived_choices:
-            self.supports_tool_choice_values = tool_choice_kinds(  # type: ignore[assignment]
-                described, self._effective_fields()
-            )
-
-    async def _aresolve_profile(self) -> None:
-        """``_resolve_profile`` for the event loop: the lookup runs in the bounded pool."""
-        if self._needs_profile_lookup():
-            await run_blocking(self._resolve_profile)
+        return _clients.get_client(self, build_client)
 
     def _control_client(self) -> Any:
-        if self.bedrock_client is None:
-
-            def reveal(secret: SecretStr | None) -> str | None:
-                return secret.get_secret_value() if secret is not None else None
-
-            key_id = reveal(self.aws_access_key_id)
-            secret = reveal(self.aws_secret_access_key)
-            explicit = bool(key_id and secret and not self.credentials_profile_name)
-            self._control_built = True
-            self.bedrock_client = build_control_client(
-                ClientSettings(
-                    region_name=self._region(),
-                    profile_name=self.credentials_profile_name,
-                    config=self.config,
-                    aws_access_key_id=key_id if explicit else None,
-                    aws_secret_access_key=secret if explicit else None,
-                    aws_session_token=reveal(self.aws_session_token) if explicit else None,
-                )
-            )
-        return self.bedrock_client
-
-    def _new_client(self) -> Any:
-        if self._region() is None and self.endpoint_url is None and not self._profile_region():
-            raise ValueError(
-                "no AWS Region configured for Bedrock: pass region_name=..., set AWS_REGION "
-                "or AWS_DEFAULT_REGION, or set a region in the AWS profile"
-                + (
-                    f" {self.credentials_profile_name!r}"
-                    if self.credentials_profile_name
-                    else " (AWS_PROFILE or default)"
-                )
-            )
-
-        def reveal(secret: SecretStr | None) -> str | None:
-            return secret.get_secret_value() if secret is not None else None
-
-        key_id = reveal(self.aws_access_key_id)
-        secret = reveal(self.aws_secret_access_key)
-        # Explicit keys (or the AWS_* variables) unless a named profile was asked for;
-        # otherwise boto3's own chain (profiles, SSO, container and instance roles).
-        explicit = bool(key_id and secret and not self.credentials_profile_name)
-        client = build_client(
-            ClientSettings(
-                region_name=self._region(),
-                profile_name=self.credentials_profile_name,
-                endpoint_url=self.endpoint_url,
-                config=self.config,
-                timeout=self.timeout,
-                aws_access_key_id=key_id if explicit else None,
-                aws_secret_access_key=secret if explicit else None,
-                aws_session_token=reveal(self.aws_session_token) if explicit else None,
-                bearer_token=reveal(self.bedrock_api_key),
-            )
-        )
-        # Credentials resolved by boto3 itself (profiles, SSO, roles) are learnt for redaction
-        # from the first request that carries them.
-        client.meta.events.register("before-send.bedrock-runtime.*", register_request_secrets)
-        if self.default_headers:
-            headers = dict(self.default_headers)
-
-            def add_headers(request: Any, **_: Any) -> None:
-                for name, value in headers.items():
-                    request.headers[name] = value
-
-            client.meta.events.register_first("before-sign.bedrock-runtime.*", add_headers)
-        return client
+        return _clients.control_client(self)
 
     @property
     def effective_retry_policy(self) -> RetryPolicy:
@@ -633,7 +376,8 @@ class ChatBedrockStream(BaseChatModel):
         """The Converse request this model sends for ``messages`` with per-call ``kwargs``
         (the same ones ``invoke`` takes, e.g. ``tools=``): every parameter resolved in one
         place. Nothing is sent; raises as ``invoke`` would for bad input."""
-        return self._request(self._convert_input(messages).to_messages(), stop, kwargs)
+        messages = self._convert_input(messages).to_messages()
+        return call_request(messages, stop, kwargs, self._settings())
 
     def _policy(self) -> RetryPolicy:
         policy = resolve_policy(
@@ -647,256 +391,57 @@ class ChatBedrockStream(BaseChatModel):
             policy = replace(policy, rate_limiter=self.rate_limiter)
         return policy
 
-    # --- request ---
+    # --- request (see ``request.call``) ---
 
-    def _request(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        unknown = set(kwargs) - _PER_CALL
-        if unknown:
-            raise TypeError(
-                f"unsupported argument(s) for {type(self).__name__}: {sorted(unknown)}; "
-                f"per-call options are {sorted(_PER_CALL - {'stream'})}"
-            )
-
-        for name in ("max_tokens", "temperature", "top_p"):
-            check_inference_value(name, kwargs.get(name))
-
-        def pick(name: str, default: Any) -> Any:
-            return kwargs[name] if kwargs.get(name) is not None else default
-
-        inference: dict[str, Any] = {}
-        for key, name, default in (
-            ("maxTokens", "max_tokens", self.max_tokens),
-            ("temperature", "temperature", self.temperature),
-            ("topP", "top_p", self.top_p),
-        ):
-            value = pick(name, default)
-            if value is not None:
-                inference[key] = value
-        self._drop_sampling(inference)
-        stops = stop or kwargs.get("stop") or kwargs.get("stop_sequences") or self.stop_sequences
-        if stops:
-            inference["stopSequences"] = [stops] if isinstance(stops, str) else list(stops)
-
-        tools_config = call_tool_config(kwargs, self._resolve_choice)
-        output_config = pick("output_config", self.output_config)
-        if kwargs.get("response_format") and kwargs.get("output_config") is None:
-            from .structured import output_config_from_response_format
-
-            output_config = output_config_from_response_format(kwargs["response_format"])
-
-        system_messages: list[BaseMessage] = []
-        if self.system:
-            from langchain_core.messages import SystemMessage
-
-            system_messages = [SystemMessage(content=list(self.system))]
-        request = build_request(
-            [*system_messages, *messages],
-            model_id=pick("model", pick("model_id", self.model_id)),
-            inference_config=inference,
-            tool_config=tools_config,
-            additional_model_request_fields=pick(
-                "additional_model_request_fields", self._request_fields()
-            ),
-            additional_model_response_field_paths=pick(
-                "additional_model_response_field_paths", self.additional_model_response_field_paths
-            ),
-            guardrail_config=pick("guardrail_config", self.guardrail_config),
-            performance_config=pick("performance_config", self.performance_config),
-            service_tier=pick("service_tier", self.service_tier),
-            request_metadata=pick("request_metadata", self.request_metadata),
-            prompt_variables=pick("prompt_variables", self.prompt_variables),
-            output_config=output_config,
-            cache_system=pick("cache_system", self.cache_system),
-            cache_tools=pick("cache_tools", self.cache_tools),
-            cache_messages=pick("cache_messages", self.cache_messages),
-            cache_ttl=pick("cache_ttl", self.cache_ttl),
-            cache_control=kwargs.get("cache_control"),
-            base_model_id=self.base_model_id,
-            **self._reasoning(kwargs),
-        )
-        if self.raw_blocks is not None:
-            request["messages"] = list(self.raw_blocks)
-            request.pop("system", None)
-        if self.guard_last_turn_only:
-            _guard_last_user_turn(request["messages"])
-        return request
-
-    def _drop_sampling(self, inference: dict[str, Any]) -> None:
-        """Leave out ``temperature`` / ``topP`` when the model's profile says it rejects
-        them (``temperature: False``), with one warning naming what was dropped. A model
-        whose profile is silent keeps them: Bedrock decides."""
-        if (self.profile or {}).get("temperature") is not False:
-            return
-        dropped = [
-            name
-            for key, name in (("temperature", "temperature"), ("topP", "top_p"))
-            if inference.pop(key, None) is not None
-        ]
-        if dropped:
-            warnings.warn(
-                f"{self.model_id} does not accept {' or '.join(dropped)} (its model profile "
-                f"says temperature: False); {', '.join(dropped)} left out of the request",
-                UserWarning,
-                stacklevel=5,
-            )
-
-    def _request_fields(self) -> dict[str, Any] | None:
-        """``additional_model_request_fields`` without what ``reasoning_effort`` folded in
-        at construction (the request builder adds the reasoning fields of the call)."""
+    def _settings(self) -> CallSettings:
+        """This model's settings as the request assembly reads them."""
         fields = self.additional_model_request_fields
-        if fields is not None and fields is self._folded_fields:
-            return self._explicit_fields
-        return fields
+        return CallSettings.of(
+            self,
+            owner=type(self).__name__,
+            description=self.description,
+            # Without what ``reasoning_effort`` folded in at construction: the request
+            # builder adds the reasoning fields of the call.
+            additional_model_request_fields=(
+                self._explicit_fields
+                if fields is not None and fields is self._folded_fields
+                else fields
+            ),
+            fields_with_reasoning=fields,
+        )
 
     def _effective_fields(self) -> dict[str, Any]:
         """The request fields with what ``reasoning_effort`` / ``thinking_budget`` add."""
-        derived = reasoning_fields(
-            self.base_model_id or self.model_id,
-            effort=self.reasoning_effort,
-            budget=self.thinking_budget,
-        )
-        return {**derived, **(self.additional_model_request_fields or {})}
+        return effective_fields(self._settings())
 
-    def _resolve_choice(self, choice: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        """``choice`` if the model takes it, ``auto`` (with a warning) when thinking forbids
-        it, else ``ValueError`` (see ``tools.resolve_tool_choice``)."""
-        described = self.description
-        return resolve_tool_choice(
-            choice,
-            tuple(self.supports_tool_choice_values or ()),
-            model=described.name or self.model_id,
-            thinking=thinking_on(described, self._effective_fields()),
-        )
+    # --- one call (see ``_run``) ---
 
-    def _reasoning(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """``reasoning_effort`` / ``thinking_budget`` for one call: a call's own value
-        replaces both constructor values."""
-        names = ("reasoning_effort", "thinking_budget")
-        if any(kwargs.get(name) is not None for name in names):
-            return {name: kwargs.get(name) for name in names}
-        return {name: getattr(self, name) for name in names}
-
-    # --- answers ---
-
-    def _extra(self, run: _Run, response: StreamResponse) -> dict[str, Any]:
-        """Client-side timing and cost, added to ``response_metadata``."""
-        extra: dict[str, Any] = {"timing": run.timing.metadata(response.usage)}
-        if run.model_name and run.model_name != run.model_id:
-            extra["model_id"] = run.model_id
-        cost = self._cost(run.model_id, response)
-        if cost is not None:
-            extra["cost"] = cost
-        return extra
-
-    def _cost(self, model_id: str, response: StreamResponse) -> Any:
-        return pricing.response_cost(self.base_model_id or model_id, response)
-
-    def _stream_options(self, run: _Run) -> dict[str, Any]:
+    def _stream_options(self, run: Run) -> dict[str, Any]:
         return {
             "policy": self._policy(),
-            "region": self._region(),
+            "region": run.region,
             "handle": run.handle,
             "per_event": self.stream_chunking == "event",
             "resume": self.resume_on_stream_error,
         }
 
-    @staticmethod
-    def _chunk(run: _Run, batch: list[Delta]) -> tuple[ChatGenerationChunk, str] | None:
-        """One generation chunk (and its text) for a batch of deltas, if it has content."""
-        made = chunk_from_deltas(batch)
-        if made is None:
-            return None
-        run.timing.content()
-        return ChatGenerationChunk(message=made[0]), made[1]
-
-    @staticmethod
-    def _attach_partial(run: _Run, exc: BedrockError, stream: Accumulator | None) -> None:
-        """Give a failure the answer received so far, as ``partial_message``."""
-        partial = exc.partial_response
-        if partial is None and stream is not None and stream.has_content:
-            partial = stream.response()
-        if partial is not None:
-            exc.partial_message = message_from_response(
-                partial, model_id=run.model_name or run.model_id, request_id=run.handle.request_id
-            )
-
-    def _last(self, run: _Run, stream: Accumulator) -> tuple[ChatGenerationChunk, str]:
-        """The closing chunk: usage, metadata, cost and timing (no second copy of the text,
-        which the chunks before it carried)."""
-        run.stream = stream
-        summary = stream.response(text=False)
-        last = final_chunk(
-            summary,
-            model_id=run.model_name or run.model_id,
-            request_id=run.handle.request_id,
-            extra=self._extra(run, summary),
-        )
-        return ChatGenerationChunk(message=last), ""
-
-    def _boundary(self, run: _Run) -> contextlib.AbstractContextManager[None]:
-        """The error crossing of one call: what leaves it is a ``BedrockError`` (or a
-        documented pass-through; see ``_error_boundary.map_errors``)."""
-        return map_errors(
-            model_id=run.model_id,
-            region=self._region(),
-            request_id=lambda: run.handle.request_id,
-            langchain=True,
-        )
-
-    def _chunks(
-        self, request: dict[str, Any], run: _Run
-    ) -> Generator[tuple[ChatGenerationChunk, str], None, None]:
-        """Generation chunks of one streamed call, the closing chunk last."""
-        stream: Accumulator | None = None
-        client, options = self._get_client(), self._stream_options(run)  # bad settings raise
-        try:
-            with self._boundary(run):
-                for batch, stream in converse_stream(  # noqa: B007 - read after the loop
-                    client, request, **options
-                ):
-                    made = self._chunk(run, batch)
-                    if made is not None:
-                        yield made
-                if stream is not None:  # None: cancelled before the stream opened
-                    last = self._last(run, stream)
-        except BedrockError as exc:
-            self._attach_partial(run, exc, stream)
-            raise
-        if stream is not None:
-            yield last
-
-    async def _achunks(
-        self, request: dict[str, Any], run: _Run
-    ) -> AsyncIterator[tuple[ChatGenerationChunk, str]]:
-        """``_chunks`` on the event loop (the same steps; only the waiting differs)."""
-        stream: Accumulator | None = None
-        client, options = self._get_client(), self._stream_options(run)  # bad settings raise
-        try:
-            with self._boundary(run):
-                async for batch, stream in aconverse_stream(  # noqa: B007 - read after the loop
-                    client, request, **options
-                ):
-                    made = self._chunk(run, batch)
-                    if made is not None:
-                        yield made
-                if stream is not None:
-                    last = self._last(run, stream)
-        except BedrockError as exc:
-            self._attach_partial(run, exc, stream)
-            raise
-        if stream is not None:
-            yield last
-
     def _start(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> tuple[dict[str, Any], _Run]:
-        request = self._request(messages, stop, kwargs)
+    ) -> tuple[dict[str, Any], Run]:
+        settings = self._settings()
+        request = call_request(messages, stop, kwargs, settings)
         self._get_client()  # built (once) before the clock starts: timing is the call's own
         model_id = request["modelId"]
         name = self.base_model_id if self.base_model_id and model_id == self.model_id else None
-        return request, _Run(model_id, Timing(), StreamHandle(), model_name=name or model_id)
+        run = Run(
+            model_id,
+            handle=StreamHandle(),
+            model_name=name or model_id,
+            region=self._region(),
+            priced_as=self.base_model_id,
+            inline_thinking=settings.description.profile.inline_thinking,
+        )
+        return request, run
 
     def _stream(
         self,
@@ -905,16 +450,16 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        self._resolve_profile()
+        _clients.resolve_profile(self)
         request, run = self._start(messages, stop, kwargs)
-        chunks = self._chunks(request, run)
+        made = self._chunks(request, run)
         try:
-            for chunk, text in chunks:
+            for chunk, text in made:
                 if run_manager:
                     run_manager.on_llm_new_token(text, chunk=chunk)
                 yield chunk
         finally:
-            chunks.close()
+            made.close()
             run.handle.cancel()
 
     async def _astream(
@@ -924,13 +469,25 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        await self._aget_client()
-        await self._aresolve_profile()
+        await _clients.aget_client(self, build_client)
+        await _clients.aresolve_profile(self)
         request, run = self._start(messages, stop, kwargs)
         async for chunk, text in self._achunks(request, run):
             if run_manager:
                 await run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk
+
+    def _chunks(
+        self, request: dict[str, Any], run: Run
+    ) -> Generator[tuple[ChatGenerationChunk, str], None, None]:
+        client, options = self._get_client(), self._stream_options(run)  # bad settings raise
+        yield from chunks(run, converse_stream(client, request, **options))
+
+    def _achunks(
+        self, request: dict[str, Any], run: Run
+    ) -> AsyncIterator[tuple[ChatGenerationChunk, str]]:
+        client, options = self._get_client(), self._stream_options(run)  # bad settings raise
+        return achunks(run, aconverse_stream(client, request, **options))
 
     def _should_stream(
         self,
@@ -964,53 +521,19 @@ class ChatBedrockStream(BaseChatModel):
         handlers = run_manager.handlers if run_manager else []
         return any(_wants_tokens(h) for h in handlers)
 
-    def _result(self, run: _Run, message_id: str | None = None) -> ChatResult:
-        if run.stream is not None:  # built once, then the accumulator's pieces can go
-            run.response, run.stream = run.stream.response(), None
-        response = run.response
-        assert response is not None
-        message = message_from_response(
-            response,
-            model_id=run.model_name or run.model_id,
-            request_id=run.handle.request_id,
-            extra=self._extra(run, response),
-            inline_thinking=self.description.profile.inline_thinking,
-        )
-        message.id = message_id
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    @staticmethod
-    def _converse_request(request: dict[str, Any]) -> dict[str, Any]:
-        guardrail = request.get("guardrailConfig")
-        if guardrail and "streamProcessingMode" in guardrail:
-            # A ConverseStream-only setting; Converse rejects it.
-            request = {
-                **request,
-                "guardrailConfig": {
-                    k: v for k, v in guardrail.items() if k != "streamProcessingMode"
-                },
-            }
-        return request
-
-    def _converse(self, request: dict[str, Any], run: _Run) -> ChatResult:
-        with self._boundary(run):
+    def _converse(self, request: dict[str, Any], run: Run) -> ChatResult:
+        with run.boundary():
             run.response, run.handle.request_id = converse(
-                self._get_client(),
-                self._converse_request(request),
-                policy=self._policy(),
-                region=self._region(),
+                self._get_client(), for_converse(request), policy=self._policy(), region=run.region
             )
-            return self._result(run)
+            return run.result()
 
-    async def _aconverse(self, request: dict[str, Any], run: _Run) -> ChatResult:
-        with self._boundary(run):
+    async def _aconverse(self, request: dict[str, Any], run: Run) -> ChatResult:
+        with run.boundary():
             run.response, run.handle.request_id = await aconverse(
-                self._get_client(),
-                self._converse_request(request),
-                policy=self._policy(),
-                region=self._region(),
+                self._get_client(), for_converse(request), policy=self._policy(), region=run.region
             )
-            return self._result(run)
+            return run.result()
 
     def _generate(
         self,
@@ -1019,7 +542,7 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        self._resolve_profile()
+        _clients.resolve_profile(self)
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
             return self._converse(request, run)
@@ -1028,8 +551,8 @@ class ChatBedrockStream(BaseChatModel):
             if run_manager:
                 chunk.message.id = message_id
                 run_manager.on_llm_new_token(text, chunk=chunk)
-        with self._boundary(run):
-            return self._result(run, message_id)
+        with run.boundary():
+            return run.result(message_id)
 
     async def _agenerate(
         self,
@@ -1038,8 +561,8 @@ class ChatBedrockStream(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        await self._aget_client()
-        await self._aresolve_profile()
+        await _clients.aget_client(self, build_client)
+        await _clients.aresolve_profile(self)
         request, run = self._start(messages, stop, kwargs)
         if not self._wants_stream(run_manager, kwargs):
             return await self._aconverse(request, run)
@@ -1048,8 +571,8 @@ class ChatBedrockStream(BaseChatModel):
             if run_manager:
                 chunk.message.id = message_id
                 await run_manager.on_llm_new_token(text, chunk=chunk)
-        with self._boundary(run):
-            return self._result(run, message_id)
+        with run.boundary():
+            return run.result(message_id)
 
     # --- tools and structured output ---
 
@@ -1085,7 +608,8 @@ class ChatBedrockStream(BaseChatModel):
         """
         if response_format is not None:
             kwargs["response_format"] = response_format
-        bound = binding(tools, tool_choice=tool_choice, strict=strict, resolve=self._resolve_choice)
+        resolve = functools.partial(resolve_choice, settings=self._settings())
+        bound = binding(tools, tool_choice=tool_choice, strict=strict, resolve=resolve)
         if "disable_streaming" in bound and "disable_streaming" in kwargs:
             bound.pop("disable_streaming")
         return self.bind(**bound, **kwargs)

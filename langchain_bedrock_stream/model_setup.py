@@ -9,6 +9,7 @@ fields ``reasoning_effort`` stands for. Settings the user gives always win.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -16,12 +17,22 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .models import FamilyProfile, ModelDescription, ModelId, describe, parse_model_id
+from .models import (
+    FamilyProfile,
+    ModelDescription,
+    ModelId,
+    describe,
+    langchain_profile,
+    parse_model_id,
+    profile_facts,
+)
 
 __all__ = [
     "base_of_inference_profile",
     "check_inference_value",
     "check_nova_reasoning",
+    "derive_settings",
+    "description_with",
     "prepare_inputs",
     "region_of",
     "streaming_switch",
@@ -198,3 +209,52 @@ def base_of_inference_profile(arn: str, control_client: Any) -> str | None:
     with _profile_lock:
         _profile_bases[arn] = base
     return base
+
+
+def description_with(
+    model_id: str, base_model_id: str | None, user_profile: Mapping[str, Any] | None
+) -> ModelDescription:
+    """The model's description, with the facts of a ``profile`` given to the constructor
+    over it."""
+    described = describe(model_id, base_model_id)
+    facts = profile_facts(user_profile) if user_profile else None
+    if facts:
+        profile = dataclasses.replace(described.profile, **facts)
+        described = dataclasses.replace(described, profile=profile)
+    return described
+
+
+def derive_settings(model: Any) -> None:
+    """After field validation, on a ``ChatBedrockStream``: check the settings that go
+    together, fill in ``profile`` and ``supports_tool_choice_values`` when not given, and
+    fold the request fields ``reasoning_effort`` stands for into
+    ``additional_model_request_fields`` (its own keys win)."""
+    from .request import reasoning_fields
+
+    if model.guard_last_turn_only and not model.guardrail_config:
+        raise ValueError(
+            "guard_last_turn_only=True needs guardrail_config (the guardrail that "
+            "assesses the last turn)"
+        )
+    for name in ("max_tokens", "temperature", "top_p"):
+        check_inference_value(name, getattr(model, name))
+    if model.profile is None:
+        model.profile = langchain_profile(model.description)
+    else:
+        model._user_profile = dict(model.profile)
+    described = model.description
+    explicit = model.additional_model_request_fields
+    model._explicit_fields = explicit
+    if model.reasoning_effort is not None:
+        derived = reasoning_fields(
+            model.base_model_id or model.model_id,
+            effort=model.reasoning_effort,
+            levels=(model.profile or {}).get("reasoning_effort_levels"),
+        )
+        if derived:
+            model.additional_model_request_fields = {**derived, **(explicit or {})}
+            model._folded_fields = model.additional_model_request_fields
+    if model.supports_tool_choice_values is None:
+        model._derived_choices = True
+        model.supports_tool_choice_values = tool_choice_kinds(described, model._effective_fields())
+    check_nova_reasoning(described, model.additional_model_request_fields)
