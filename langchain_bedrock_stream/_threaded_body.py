@@ -2,7 +2,7 @@
 
 For a client whose calls are made as botocore makes them (a watched client, a fake, a
 replayed one): its body blocks, so one thread per stream reads it, ahead of the caller, and
-hands what it read to the loop in one piece. See ``transport._acall`` and
+hands what it read to the loop in one piece. See ``_loop_call.LoopCall`` and
 ``docs/transport.md`` ("Fallbacks").
 """
 
