@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from ._background import BackgroundService, join_both, pipe
+from ._background import BackgroundService, Observed, join_both, pipe
 
 __all__ = ["TcpRelay"]
 
@@ -75,17 +75,10 @@ class TcpRelay(BackgroundService):
         """The URL a client uses instead of the target's (``scheme`` is the target's)."""
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    @property
-    def connections(self) -> int:
-        """Connections relayed so far."""
-        with self.lock:
-            return self._connections
-
-    @property
-    def forwarded(self) -> int:
-        """Bytes sent back to clients so far, over all connections."""
-        with self.lock:
-            return self._forwarded
+    connections = Observed[int](lambda relay: relay._connections, "Connections relayed so far.")
+    forwarded = Observed[int](
+        lambda relay: relay._forwarded, "Bytes sent back to clients so far, over all connections."
+    )
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client connection: forward what it sends, shape what comes back."""
