@@ -28,11 +28,11 @@ def is_loopback(host: str) -> bool:
 
 class Observed(Generic[_T]):
     """A read-only attribute of a service, read under its ``lock``: the counters and
-    snapshots a test reads while the service's thread updates them."""
+    snapshots a test reads while the service's thread updates them (documented by the
+    attribute docstring that follows it)."""
 
-    def __init__(self, read: Callable[[Any], _T], doc: str) -> None:
+    def __init__(self, read: Callable[[Any], _T]) -> None:
         self._read = read
-        self.__doc__ = doc
 
     @overload
     def __get__(self, service: None, owner: type) -> Observed[_T]: ...

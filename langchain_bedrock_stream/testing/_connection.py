@@ -15,16 +15,7 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ._replies import (
-    DropConnection,
-    ErrorReply,
-    JsonReply,
-    Operation,
-    RawReply,
-    RecordedRequest,
-    StreamReply,
-    fit,
-)
+from . import _replies as replies
 from .eventstream import _dumps
 
 if TYPE_CHECKING:
@@ -36,7 +27,7 @@ logger = logging.getLogger("langchain_bedrock_stream.testing.server")
 
 _ERROR_TYPE_SUFFIX = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 _ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|converse|count-tokens)$")
-_OPERATIONS: dict[str, Operation] = {
+_OPERATIONS: dict[str, replies.Operation] = {
     "converse": "converse",
     "converse-stream": "converse-stream",
     "count-tokens": "count-tokens",
@@ -276,18 +267,18 @@ class Connection(asyncio.Protocol):
         path = request.target.split("?", 1)[0]
         match = _ROUTE.match(path)
         if request.method != "POST" or match is None:
-            not_found = ErrorReply(
+            not_found = replies.ErrorReply(
                 404,
                 "UnknownOperationException",
                 f"no Bedrock runtime route for {request.method} {path}",
             )
             return await self._send_error(not_found, keep_alive)
-        operation: Operation = _OPERATIONS[match["op"]]
+        operation: replies.Operation = _OPERATIONS[match["op"]]
         try:
             parsed: Any = json.loads(request.body) if request.body else None
         except ValueError:
             parsed = None
-        recorded = RecordedRequest(
+        recorded = replies.RecordedRequest(
             operation=operation,
             model_id=unquote(match["model"]),
             path=path,
@@ -296,25 +287,26 @@ class Connection(asyncio.Protocol):
             raw_body=request.body,
             method=request.method,
         )
-        reply = fit(self._server._take_reply(recorded), operation)
-        if isinstance(reply, DropConnection):
+        reply = replies.fit(self._server._take_reply(recorded), operation)
+        if isinstance(reply, replies.DropConnection):
             self._close()
             return False
-        if isinstance(reply, ErrorReply):
+        if isinstance(reply, replies.ErrorReply):
             return await self._send_error(reply, keep_alive)
-        if isinstance(reply, JsonReply):
+        if isinstance(reply, replies.JsonReply):
             return await self._send_json(reply, keep_alive)
-        if isinstance(reply, RawReply):
+        if isinstance(reply, replies.RawReply):
             length = None if reply.coded else len(reply.body)
             head = _response_head(reply.status, list(reply.headers.items()), length, keep_alive)
             return await self._write(head + reply.body) and keep_alive
-        if isinstance(reply, StreamReply):
+        if isinstance(reply, replies.StreamReply):
             return await self._send_stream(reply, keep_alive)
         return await self._send_error(
-            ErrorReply(500, "InternalServerException", f"not a reply: {reply!r}"), keep_alive
+            replies.ErrorReply(500, "InternalServerException", f"not a reply: {reply!r}"),
+            keep_alive,
         )
 
-    async def _send_error(self, reply: ErrorReply, keep_alive: bool) -> bool:
+    async def _send_error(self, reply: replies.ErrorReply, keep_alive: bool) -> bool:
         body = _dumps({"message": reply.message})
         headers = [
             ("Content-Type", "application/json"),
@@ -326,7 +318,7 @@ class Connection(asyncio.Protocol):
         ok = await self._write(_response_head(reply.status, headers, len(body), keep_alive) + body)
         return ok and keep_alive
 
-    async def _send_json(self, reply: JsonReply, keep_alive: bool) -> bool:
+    async def _send_json(self, reply: replies.JsonReply, keep_alive: bool) -> bool:
         body = _dumps(reply.body)
         headers = _merge_headers(
             [("Content-Type", "application/json"), ("x-amzn-RequestId", str(uuid.uuid4()))],
@@ -335,7 +327,7 @@ class Connection(asyncio.Protocol):
         ok = await self._write(_response_head(reply.status, headers, len(body), keep_alive) + body)
         return ok and keep_alive
 
-    async def _send_stream(self, reply: StreamReply, keep_alive: bool) -> bool:
+    async def _send_stream(self, reply: replies.StreamReply, keep_alive: bool) -> bool:
         plan = reply._plan()
         headers = _merge_headers(
             [

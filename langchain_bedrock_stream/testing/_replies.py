@@ -23,8 +23,6 @@ __all__ = [
     "Reply",
     "Responder",
     "StreamReply",
-    "fit",
-    "http_chunk",
 ]
 
 Operation = Literal["converse", "converse-stream", "count-tokens"]

@@ -58,15 +58,12 @@ class ConnectProxy(BackgroundService):
         scheme, rest = self.url.split("://", 1)
         return f"{scheme}://{user}:{password}@{rest}"
 
-    tunnels = Observed[int](lambda proxy: len(proxy._targets), "Tunnels opened so far.")
-    targets = Observed[list[str]](
-        lambda proxy: list(proxy._targets),
-        "The ``host:port`` of every tunnel opened, in order.",
-    )
-    refused = Observed[int](
-        lambda proxy: proxy._refused,
-        "Requests answered with an error (bad method, target or credentials).",
-    )
+    tunnels = Observed[int](lambda proxy: len(proxy._targets))
+    """Tunnels opened so far."""
+    targets = Observed[list[str]](lambda proxy: list(proxy._targets))
+    """The ``host:port`` of every tunnel opened, in order."""
+    refused = Observed[int](lambda proxy: proxy._refused)
+    """Requests answered with an error (bad method, target or credentials)."""
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client connection: read its CONNECT, check it, then tunnel both ways."""

@@ -24,30 +24,11 @@ from collections.abc import Iterable
 
 from ._background import Observed, ThreadedLoop
 from ._connection import Connection
-from ._replies import (
-    DropConnection,
-    ErrorReply,
-    JsonReply,
-    Operation,
-    RawReply,
-    RecordedRequest,
-    Reply,
-    Responder,
-    StreamReply,
-)
+from ._replies import *  # noqa: F403 - the replies were defined here, and still import from here
+from ._replies import ErrorReply, RecordedRequest, Reply, Responder
+from ._replies import __all__ as _reply_names
 
-__all__ = [
-    "BedrockWireServer",
-    "DropConnection",
-    "ErrorReply",
-    "JsonReply",
-    "Operation",
-    "RawReply",
-    "RecordedRequest",
-    "Reply",
-    "Responder",
-    "StreamReply",
-]
+__all__ = ["BedrockWireServer", *_reply_names]
 
 logger = logging.getLogger(__name__)
 
@@ -138,35 +119,23 @@ class BedrockWireServer(ThreadedLoop):
         with self.lock:
             self._replies.extend(replies)
 
-    pending_replies = Observed[int](
-        lambda server: len(server._replies), "How many scripted replies have not been served yet."
-    )
+    pending_replies = Observed[int](lambda server: len(server._replies))
+    """How many scripted replies have not been served yet."""
 
     # -- observations --------------------------------------------------------------
 
-    requests = Observed[list[RecordedRequest]](
-        lambda server: list(server._requests),
-        "A snapshot of every request received so far, in arrival order.",
-    )
-    disconnects = Observed[int](
-        lambda server: server._disconnects,
-        "Streams whose client went away before the last frame was written.",
-    )
-    stream_count_active = Observed[int](
-        lambda server: server._active_streams, "Streams currently being written."
-    )
-    streams_completed = Observed[int](
-        lambda server: server._completed_streams,
-        "Streams whose frames were all written (including deliberate ``drop_after``).",
-    )
-    connections_accepted = Observed[int](
-        lambda server: server._accepted,
-        "TCP connections accepted so far (a client reusing its connection adds none).",
-    )
-    open_connections = Observed[int](
-        lambda server: len(server._connections),
-        "Client connections open now (from the server's side).",
-    )
+    requests = Observed[list[RecordedRequest]](lambda server: list(server._requests))
+    """A snapshot of every request received so far, in arrival order."""
+    disconnects = Observed[int](lambda server: server._disconnects)
+    """Streams whose client went away before the last frame was written."""
+    stream_count_active = Observed[int](lambda server: server._active_streams)
+    """Streams currently being written."""
+    streams_completed = Observed[int](lambda server: server._completed_streams)
+    """Streams whose frames were all written (including deliberate ``drop_after``)."""
+    connections_accepted = Observed[int](lambda server: server._accepted)
+    """TCP connections accepted so far (a client reusing its connection adds none)."""
+    open_connections = Observed[int](lambda server: len(server._connections))
+    """Client connections open now (from the server's side)."""
 
     def wait_for_connections(self, open_at_most: int, timeout: float) -> bool:
         """Block until at most ``open_at_most`` connections are open; False on timeout."""
