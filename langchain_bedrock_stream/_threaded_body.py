@@ -71,6 +71,11 @@ class ThreadedBody:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
+    @property
+    def delimited_by_close(self) -> bool:
+        """Whether the body read ends where the connection closed (see ``_chunked``)."""
+        return self._body.delimited_by_close
+
     async def read(self) -> Burst:
         while True:
             with self._lock:

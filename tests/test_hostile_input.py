@@ -500,6 +500,23 @@ def test_close_delimited_complete_body_is_a_success(consume: Any) -> None:
     assert outcome.usage_metadata is not None and outcome.usage_metadata["input_tokens"] == 3
 
 
+def _seen(**_: Any) -> None:
+    """A caller's handler of the answer: its client sends its own calls, read in a thread."""
+
+
+def test_close_delimited_body_cut_after_message_stop_read_in_a_thread_is_not_a_success() -> None:
+    """The same cut, on the event loop, for a client whose answers a handler watches (its
+    body is read in a thread of its own): still not a success."""
+    without_metadata = encode_events(HELLO[:-1])
+    with RawServer(lambda head, headers: events_reply(without_metadata)) as raw:
+        model = model_on(raw.endpoint_url)
+        model.client.meta.events.register("after-call.bedrock-runtime.ConverseStream", _seen)
+        outcome = astream_outcome(model)
+    assert isinstance(outcome, BedrockConnectionError), outcome
+    assert outcome.partial_message is not None
+    assert outcome.partial_message.text == "Hello world"
+
+
 def test_chunked_body_without_metadata_is_still_a_success(server: BedrockWireServer) -> None:
     """Only close-delimited bodies need the metadata; chunked ones have a real end."""
     server.enqueue(StreamReply(HELLO[:-1]))
