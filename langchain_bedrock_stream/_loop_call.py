@@ -1,4 +1,4 @@
-"""How a call leaves the event loop, decided once per call.
+"""How a call leaves the event loop.
 
 A genuine botocore client that nothing else watches has its request built and signed by
 botocore in the small signing pool (``_capture``) and sent and read on the loop itself
@@ -51,22 +51,22 @@ def _starting() -> asyncio.Semaphore:
 
 @dataclass(frozen=True)
 class LoopCall:
-    """One call's way off the event loop: ``own`` when the request is captured from
-    botocore and sent on the loop, else the client's own call in a thread."""
+    """One call's way off the event loop, asked again at each attempt: captured from
+    botocore and sent on the loop when the client :func:`~._capture.sends_itself`, else the
+    client's own call in a thread. (Not once per call: vcrpy, replaying, puts botocore's
+    HTTP classes back for a moment whenever it makes a connection, so a check made then
+    misjudges; the next attempt's check sees the replay again.)"""
 
     client: Any
     operation: str  # the client's method: converse_stream, converse
-    own: bool
 
-    @classmethod
-    def of(cls, client: Any, operation: str) -> LoopCall:
-        """Decide, once for the whole call (every attempt goes the same way)."""
-        return cls(client, operation, sends_itself(client, _API[operation]))
+    def _own(self) -> bool:
+        return sends_itself(self.client, _API[self.operation])
 
     def policy(self, policy: RetryPolicy) -> RetryPolicy:
         """Where botocore was to retry but will not see the answers (sent on the loop),
         ours retry in its place."""
-        return botocore_in_our_place(policy, self.client) if self.own else policy
+        return botocore_in_our_place(policy, self.client) if self._own() else policy
 
     async def _call(self, request: Mapping[str, Any]) -> Prepared | Any:
         """The prepared request (signed in the bounded pool); or that client's own answer,
@@ -74,7 +74,7 @@ class LoopCall:
         network: for a client that sends through another HTTP layer or none (vcrpy, a
         fake), or whose calls something watches (tracing that wraps botocore's call or the
         client's methods, handlers of the answer), which then sees the real answer."""
-        if self.own:
+        if self._own():
             return await run_blocking(partial(capture, self.client, self.operation, request))
         async with _starting():
             return await run_in_thread(partial(getattr(self.client, self.operation), **request))

@@ -108,7 +108,7 @@ async def aconverse_stream(
     leaving the loop early) drops the connection at once. Where botocore's retries were to
     run, ours run in their place (botocore never sees an answer sent on the loop).
     """
-    route = LoopCall.of(client, "converse_stream")
+    route = LoopCall(client, "converse_stream")
     session = Session(client, request, **options)
     session.policy = route.policy(session.policy)
     settled = False
@@ -199,7 +199,7 @@ async def aconverse(
     client: Any, request: Mapping[str, Any], **options: Unpack[CallOptions]
 ) -> tuple[StreamResponse, str | None]:
     """``converse`` for the event loop: signed in the bounded pool, sent on the loop."""
-    route = LoopCall.of(client, "converse")
+    route = LoopCall(client, "converse")
     call = _ConverseCall(request, options["region"])
     with call.traced() as call.span:
 
