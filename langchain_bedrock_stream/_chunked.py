@@ -8,7 +8,7 @@ bytes arrived (a few ``bytes`` operations per burst) lets one read carry many ev
 
 from __future__ import annotations
 
-from .wire import FrameError
+from .wire import FrameError, held_back
 
 __all__ = ["BadChunk", "Dechunker", "Framing", "TruncatedBody"]
 
@@ -44,13 +44,8 @@ class Dechunker:
         if self.error is not None:
             raise self.error
         buf = self._pending + data if self._pending else data
-        out: list[bytes] = []
-        try:
-            self._feed(buf, out)
-        except BadChunk as exc:
-            if not out:
-                raise
-            self.error = exc
+        out, self.error = held_back(self._feed, buf, BadChunk)
+        if self.error is not None:
             self._pending = b""
         return out[0] if len(out) == 1 else b"".join(out)
 

@@ -9,7 +9,7 @@ partial answer can help. ``translate`` maps one foreign error; ``typed_error`` i
 for callers that raise it themselves. Credentials are masked in every chained error
 (``redaction.scrub_chain``). The classes that are both ours and botocore's (a service error
 that is also the client's modeled class, a transport failure that is also
-``EndpointConnectionError``) are made here.
+``EndpointConnectionError``) are in ``_dual_errors``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -36,7 +36,6 @@ from botocore.exceptions import (
     IncompleteReadError,
     NoAuthTokenError,
     NoCredentialsError,
-    ProxyConnectionError,
     ReadTimeoutError,
     SSLError,
     SSOError,
@@ -45,6 +44,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.parsers import ResponseParserError
 
+from ._dual_errors import SERVICE_VARIANTS, also_modeled, is_modeled, transport_error
 from .accumulator import MalformedEvent
 from .errors import (
     BedrockAPIError,
@@ -63,10 +63,6 @@ from .errors import (
 )
 from .redaction import scrub_chain
 from .wire import ExceptionFrameError, FrameError
-
-if TYPE_CHECKING:
-
-    pass
 
 __all__ = [
     "certificate_rejected",
@@ -107,120 +103,6 @@ def not_an_event_stream(
         status_code=status,
         request_id=request_id,
     )
-
-
-class _ServiceTimeoutError(BedrockTimeoutError, _ServiceError):
-    """A timeout Bedrock reported (``ModelTimeoutException``, HTTP 408): also a ``ClientError``."""
-
-
-class _ServiceConnectionError(BedrockConnectionError, _ServiceError):
-    """A connection failure Bedrock reported as an HTTP error: also a ``ClientError``."""
-
-
-# Transport failures are also the botocore exception the same failure raises through boto3
-# (what ``ChatBedrockConverse`` lets through), so drop-in code that catches
-# ``EndpointConnectionError`` to fail over keeps working. Named at module level: they pickle
-# as themselves.
-
-
-class _TransportError(BedrockError):
-    """A transport failure that is also botocore's exception for it: ``kwargs`` as botocore
-    keeps them (values that are not plain data as text, so the error pickles)."""
-
-    kwargs: dict[str, Any]
-
-    def _take_kwargs(self, error: BaseException) -> None:
-        kwargs = getattr(error, "kwargs", None) or {}
-        self.kwargs = {
-            name: value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
-            for name, value in kwargs.items()
-        }
-
-
-class _EndpointConnectionError(_TransportError, BedrockConnectionError, EndpointConnectionError):
-    """Bedrock could not be reached; also botocore's ``EndpointConnectionError``."""
-
-
-class _ConnectTimeoutError(_TransportError, BedrockTimeoutError, ConnectTimeoutError):
-    """Connecting timed out; also botocore's ``ConnectTimeoutError``."""
-
-
-class _ReadTimeoutError(_TransportError, BedrockTimeoutError, ReadTimeoutError):
-    """No data for ``read_timeout``; also botocore's ``ReadTimeoutError``."""
-
-
-class _ProxyConnectionError(_TransportError, BedrockConnectionError, ProxyConnectionError):
-    """The proxy could not be reached or refused; also botocore's ``ProxyConnectionError``."""
-
-
-class _SSLError(_TransportError, BedrockConnectionError, SSLError):
-    """TLS failed; also botocore's ``SSLError``."""
-
-
-class _ConnectionClosedError(_TransportError, BedrockConnectionError, ConnectionClosedError):
-    """The connection closed before or during the answer; also botocore's
-    ``ConnectionClosedError``."""
-
-
-_AS_BOTOCORE: tuple[tuple[type[BotoCoreError], type[_TransportError]], ...] = (
-    (ConnectTimeoutError, _ConnectTimeoutError),
-    (ReadTimeoutError, _ReadTimeoutError),
-    (ProxyConnectionError, _ProxyConnectionError),
-    (SSLError, _SSLError),
-    (EndpointConnectionError, _EndpointConnectionError),
-    (ConnectionClosedError, _ConnectionClosedError),
-)
-"""Most specific first (``ConnectTimeoutError`` is also a botocore ``ConnectionError``)."""
-
-
-def _transport_class(error: BaseException, base: type[BedrockError]) -> type[BedrockError]:
-    """``base``, or the class that is both ``base`` and the botocore class of ``error``."""
-    for botocore_class, ours in _AS_BOTOCORE:
-        if isinstance(error, botocore_class) and issubclass(ours, base):
-            return ours
-    return base
-
-
-def _transport_error(
-    base: type[BedrockError], error: BaseException, message: str, **fields: Any
-) -> BedrockError:
-    cls = _transport_class(error, base)
-    mapped = cls(message, **fields)
-    if isinstance(mapped, _TransportError):
-        mapped._take_kwargs(error)
-    return mapped
-
-
-_SERVICE_VARIANTS: dict[type[BedrockError], type[_ServiceError]] = {
-    BedrockTimeoutError: _ServiceTimeoutError,
-    BedrockConnectionError: _ServiceConnectionError,
-}
-
-_MODELED_MODULE = "botocore.errorfactory"
-"""Where botocore creates a client's modeled exception classes
-(``client.exceptions.ValidationException``, ...), one set per session."""
-
-
-_ALSO_MODELED: dict[tuple[type, type], type[_ServiceError]] = {}
-_ALSO_MODELED_MAX = 256  # botocore sessions come and go; their classes need not stay
-
-
-def _also_modeled(cls: type[_ServiceError], modeled: type[ClientError]) -> type[_ServiceError]:
-    """``cls`` that is also the client's modeled exception class, so code written for
-    botocore (``except client.exceptions.ValidationException``) keeps catching it. Made once
-    per pair; pickles as ``cls`` (the modeled class lives only in its session)."""
-    key = (cls, modeled)
-    made = _ALSO_MODELED.get(key)
-    if made is None:
-        if len(_ALSO_MODELED) >= _ALSO_MODELED_MAX:
-            _ALSO_MODELED.clear()
-        namespace = {
-            "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__,
-            "_pickled_as": cls,
-        }
-        made = _ALSO_MODELED[key] = type(cls.__name__, (cls, modeled), namespace)
-    return made
 
 
 _BY_CODE: dict[str, type[BedrockError]] = {
@@ -547,35 +429,34 @@ def translate(error: BaseException, *, model_id: str | None, region: str | None)
             "retry_after": _retry_after(headers),
             **where,
         }
-        service_cls = cls if issubclass(cls, _ServiceError) else _SERVICE_VARIANTS.get(cls)
-        modeled = type(error)
-        if service_cls is not None and modeled.__module__ == _MODELED_MODULE:
-            service_cls = _also_modeled(service_cls, modeled)
+        service_cls = cls if issubclass(cls, _ServiceError) else SERVICE_VARIANTS.get(cls)
+        if service_cls is not None and is_modeled(type(error)):
+            service_cls = also_modeled((service_cls, type(error)))
         if service_cls is not None:
             mapped: BedrockError = service_cls(message, operation=error.operation_name, **fields)
         else:
             mapped = cls(message, **fields)
         return mapped
     if isinstance(error, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
-        return _transport_error(BedrockTimeoutError, error, str(error), code="Timeout", **where)
+        return transport_error(BedrockTimeoutError, error, str(error), code="Timeout", **where)
     if isinstance(
         error,
         (EndpointConnectionError, ConnectionClosedError, ConnectionError, IncompleteReadError),
     ):
-        return _transport_error(
+        return transport_error(
             BedrockConnectionError, error, str(error), code="ConnectionError", **where
         )
     if isinstance(error, (ssl.SSLError, asyncio.IncompleteReadError)) or (
         isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS
     ):  # raw failures of sockets, TLS and asyncio streams
-        failed = _transport_error(
+        failed = transport_error(
             BedrockConnectionError, error, str(error), code=type(error).__name__, **where
         )
         if certificate_rejected(error):
             failed.is_retryable = False
         return failed
     if isinstance(error, BotocoreConnectionError):  # TLS and proxy failures
-        failed = _transport_error(
+        failed = transport_error(
             BedrockConnectionError, error, str(error), code=type(error).__name__, **where
         )
         if isinstance(error, SSLError) and certificate_rejected(error):

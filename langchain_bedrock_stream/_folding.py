@@ -1,6 +1,6 @@
 """Bytes of an event-stream body, or events already parsed, folded into delta batches.
 
-The one place where a body becomes deltas, for the transport (``transport._Session``) and for
+The one place where a body becomes deltas, for the transport (``_session.Session``) and for
 ``BedrockStream``'s in-memory sources alike. A failure part-way through (an exception frame, a
 corrupt frame, a malformed event) does not cost the events before it: their batches are
 returned, and the failure is kept for :meth:`Folder.check`, which the caller runs right after

@@ -242,24 +242,12 @@ async def _open(
     key: _Key = (scheme, host, port, proxy)
     https = scheme == "https"
     if proxy is None:
-        reader, writer = await asyncio.open_connection(
-            host,
-            port,
-            ssl=settings.tls if https else None,
-            server_hostname=host if https else None,
-            limit=_HEAD_LIMIT,
-        )
+        reader, writer = await _streams(host, port, settings.tls if https else None)
     else:
         parts = urlsplit(proxy)
-        proxy_host, proxy_port = _address(parts)
         to_proxy_tls = parts.scheme == "https"
-        reader, writer = await asyncio.open_connection(
-            proxy_host,
-            proxy_port,
-            ssl=settings.proxy_tls if to_proxy_tls else None,
-            server_hostname=proxy_host if to_proxy_tls else None,
-            limit=_HEAD_LIMIT,
-        )
+        tls = settings.proxy_tls if to_proxy_tls else None
+        reader, writer = await _streams(*_address(parts), tls)
         if https and not (to_proxy_tls and settings.forward_https):
             try:
                 await _tunnel(reader, writer, host, port, settings.proxies.proxy_headers_for(proxy))
@@ -272,6 +260,15 @@ async def _open(
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     return _Connection(key, reader, writer)
+
+
+async def _streams(
+    host: str, port: int, tls: ssl.SSLContext | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to ``host:port``, with TLS (checked against ``host``) if given."""
+    return await asyncio.open_connection(
+        host, port, ssl=tls, server_hostname=host if tls is not None else None, limit=_HEAD_LIMIT
+    )
 
 
 async def _tunnel(

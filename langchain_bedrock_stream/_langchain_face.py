@@ -24,6 +24,7 @@ from langchain_core.exceptions import (
 )
 
 from . import errors
+from ._dual_errors import MadeClasses, also
 
 __all__ = ["as_langchain"]
 
@@ -43,30 +44,16 @@ _BASES: tuple[tuple[type[errors.BedrockError], type[ModelError]], ...] = (
 """Most specific first: the LangChain type each part of the tree also is."""
 
 
-_FACED: dict[type[errors.BedrockError], type[errors.BedrockError]] = {}
-_FACED_MAX = 512  # classes made per botocore session come and go: bounded
-
-
 def as_langchain(error: errors.BedrockError) -> errors.BedrockError:
     """Give ``error`` its LangChain face (in place; idempotent); returns it."""
-    cls = type(error)
-    if not getattr(cls, "_langchain_face", False):
-        faced = _FACED.get(cls)
-        if faced is None:
-            if len(_FACED) >= _FACED_MAX:
-                _FACED.clear()
-            faced = _FACED[cls] = _faced(cls)
-        error.__class__ = faced
+    if not getattr(type(error), "_langchain_face", False):
+        error.__class__ = _faced(type(error))
     return error
 
 
-def _faced(cls: type[errors.BedrockError]) -> type[errors.BedrockError]:
+def _with_face(cls: type[errors.BedrockError]) -> type[errors.BedrockError]:
     base = next(langchain for ours, langchain in _BASES if issubclass(cls, ours))
-    namespace = {
-        "__module__": cls.__module__,
-        "__qualname__": cls.__qualname__,
-        "__doc__": cls.__doc__,
-        "_pickled_as": getattr(cls, "_pickled_as", None) or cls,
-        "_langchain_face": True,
-    }
-    return type(cls.__name__, (cls, base), namespace)
+    return also(cls, base, _langchain_face=True)
+
+
+_faced = MadeClasses(_with_face, size=512)

@@ -2,7 +2,7 @@
 
 For a client whose calls are made as botocore makes them (a watched client, a fake, a
 replayed one): its body blocks, so one thread per stream reads it, ahead of the caller, and
-hands what it read to the loop in one piece. See ``transport._acall`` and
+hands what it read to the loop in one piece. See ``_loop_call.LoopCall`` and
 ``docs/transport.md`` ("Fallbacks").
 """
 
@@ -70,6 +70,11 @@ class ThreadedBody:
         self._waiter: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+
+    @property
+    def delimited_by_close(self) -> bool:
+        """Whether the body read ends where the connection closed (see ``_chunked``)."""
+        return self._body.delimited_by_close
 
     async def read(self) -> Burst:
         while True:

@@ -34,7 +34,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 if TYPE_CHECKING:
     from .accumulator import StreamResponse
 
+from ._cost import Rates, Tokens, genai_rates, usage_counts
 from .models import parse_model_id
 
 __all__ = [
@@ -70,9 +71,6 @@ _PRICES_JSON = Path(__file__).parent / "data" / "prices.json"
 _MODEL_ARN_TYPES = frozenset({None, "foundation-model", "inference-profile"})
 _DEFAULT_TIERS = frozenset({"", "default", "standard", "on_demand", "on-demand"})
 
-_MTOK = 1_000_000.0
-_E1H = "ephemeral_1h_input_tokens"
-_E5M = "ephemeral_5m_input_tokens"
 
 
 @dataclass(frozen=True)
@@ -259,13 +257,7 @@ def _prices_json() -> dict[str, tuple[ModelPrice, str]]:
         return {}
     table: dict[str, tuple[ModelPrice, str]] = {}
     for key, entry in raw.get("models", {}).items():
-        price = ModelPrice(
-            input=float(entry["input"]),
-            output=float(entry["output"]),
-            cache_read=_opt_float(entry.get("cache_read")),
-            cache_write=_opt_float(entry.get("cache_write")),
-            cache_write_1h=_opt_float(entry.get("cache_write_1h")),
-        )
+        price = _price_of(entry)
         table[key] = (price, f"prices.json {entry.get('as_of', raw.get('as_of', ''))}".strip())
     return table
 
@@ -411,48 +403,7 @@ def _resolve_with(model_id: str, prices: Mapping[str, ModelPrice] | None) -> _Re
 # --- rates --------------------------------------------------------------------------------
 
 
-class _Rates(NamedTuple):
-    input: float | None
-    output: float | None
-    cache_read: float | None
-    cache_write: float | None
-    cache_write_1h: float | None
-
-
-def _genai_rates(model: Any, input_tokens: int, tier: str | None) -> _Rates | None:
-    now = datetime.now(UTC)
-    if tier is not None:
-        context = {"service_tier": tier}
-        if not any(v.when == context for v in getattr(model, "price_variants", None) or ()):
-            return None
-        model_price = model.get_prices(now, context)
-    else:
-        model_price = model.get_prices(now)
-
-    def rate(key: str) -> float | None:
-        value = getattr(model_price, key, None)
-        if value is None:
-            return None
-        tiers = getattr(value, "tiers", None)
-        if tiers is not None:  # TieredPrices: the highest tier whose start is exceeded
-            chosen = value.base
-            for step in sorted(tiers, key=lambda t: t.start):
-                if input_tokens > step.start:
-                    chosen = step.price
-            return float(chosen)
-        return float(value)
-
-    write_5m = rate("cache_write_mtok")
-    return _Rates(
-        rate("input_mtok"),
-        rate("output_mtok"),
-        rate("cache_read_mtok"),
-        write_5m if write_5m is not None else rate("cache_write_5m_mtok"),
-        rate("cache_write_1h_mtok"),
-    )
-
-
-def _rates(resolved: _Resolved, input_tokens: int, tier: str | None) -> _Rates | None:
+def _rates(resolved: _Resolved, input_tokens: int, tier: str | None) -> Rates | None:
     """Rates in force; ``None`` for a non-default ``tier`` whose price is not known."""
     if resolved.price is not None:
         p = resolved.price
@@ -460,8 +411,8 @@ def _rates(resolved: _Resolved, input_tokens: int, tier: str | None) -> _Rates |
             if tier not in resolved.tiers:
                 return None
             p = resolved.tiers[tier]
-        return _Rates(p.input, p.output, p.cache_read, p.cache_write, p.cache_write_1h)
-    return _genai_rates(resolved.genai_model, input_tokens, tier)
+        return Rates(p.input, p.output, p.cache_read, p.cache_write, p.cache_write_1h)
+    return genai_rates(resolved.genai_model, input_tokens, tier)
 
 
 def lookup_price(
@@ -487,61 +438,12 @@ def lookup_price(
 # --- cost ---------------------------------------------------------------------------------
 
 
-def _count(value: Any) -> int:
-    try:
-        return max(int(value or 0), 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 def _warn_once(key: str, message: str, *args: Any) -> None:
     with _warn_lock:
         if key in _warned:
             return
         _warned.add(key)
     logger.warning(message, *args)
-
-
-_LANGCHAIN_KEYS = ("input_tokens", "output_tokens")
-_BEDROCK_KEYS = ("inputTokens", "outputTokens")
-
-
-def usage_counts(usage: Mapping[str, Any]) -> dict[str, Any]:
-    """Token counts in LangChain's ``UsageMetadata`` shape, from either usage shape.
-
-    Accepts LangChain's ``UsageMetadata`` (``input_tokens`` includes cache reads and writes)
-    as is, and Bedrock's own ``usage`` (``inputTokens`` excludes them; ``cacheReadInputTokens``,
-    ``cacheWriteInputTokens``, ``cacheDetails`` split by TTL), which is what Converse, the
-    accumulator and ``BedrockStream.usage`` give. Any other shape is a ``ValueError``: a cost
-    read from the wrong keys would be a silent $0.00.
-    """
-    if not isinstance(usage, Mapping):
-        raise TypeError(f"usage must be a mapping, not {type(usage).__name__}")
-    if any(key in usage for key in _LANGCHAIN_KEYS):
-        return dict(usage)
-    if not any(key in usage for key in _BEDROCK_KEYS):
-        raise ValueError(
-            "unknown usage shape: expected Bedrock's usage (inputTokens, outputTokens, "
-            "cacheReadInputTokens, ...) or LangChain's UsageMetadata (input_tokens, "
-            f"output_tokens, ...), got the keys {sorted(map(str, usage))}"
-        )
-    uncached = _count(usage.get("inputTokens"))
-    cache_read = _count(usage.get("cacheReadInputTokens"))
-    cache_write = _count(usage.get("cacheWriteInputTokens"))
-    output = _count(usage.get("outputTokens"))
-    details: dict[str, int] = {"cache_read": cache_read, "cache_creation": cache_write}
-    for entry in usage.get("cacheDetails") or ():
-        ttl = entry.get("ttl") if isinstance(entry, Mapping) else None
-        if ttl in ("5m", "1h"):
-            key = f"ephemeral_{ttl}_input_tokens"
-            details[key] = details.get(key, 0) + _count(entry.get("inputTokens"))
-    total_in = uncached + cache_read + cache_write
-    return {
-        "input_tokens": total_in,
-        "output_tokens": output,
-        "total_tokens": _count(usage.get("totalTokens")) or total_in + output,
-        "input_token_details": details,
-    }
 
 
 def estimate_cost(
@@ -596,18 +498,8 @@ def estimate_cost(
         )
         return None
 
-    details = usage.get("input_token_details") or {}
-    input_tokens = _count(usage.get("input_tokens"))
-    output_tokens = _count(usage.get("output_tokens"))
-    cache_read = _count(details.get("cache_read"))
-    # The TTL split may sit in input_token_details (as LangChain integrations put it) or at top.
-    write_1h = _count(details.get(_E1H, usage.get(_E1H)))
-    write_5m = _count(details.get(_E5M, usage.get(_E5M)))
-    cache_write = max(_count(details.get("cache_creation")), write_5m + write_1h)
-    write_1h = min(write_1h, cache_write)
-    uncached = max(input_tokens - cache_read - cache_write, 0)
-
-    rates = _rates(resolved, input_tokens, tier_key)
+    tokens = Tokens.of(usage)
+    rates = _rates(resolved, tokens.input, tier_key)
     if rates is None:
         _warn_once(
             f"{model_id}\0tier\0{tier_key}",
@@ -617,44 +509,27 @@ def estimate_cost(
         )
         return None
 
-    input_rate = rates.input
-    read_rate = rates.cache_read if rates.cache_read is not None else input_rate
-    write_rate = rates.cache_write if rates.cache_write is not None else input_rate
     write_1h_rate = rates.cache_write_1h
     if write_1h_rate is None:
         if resolved.price is not None:
-            write_1h_rate = write_rate
-        elif input_rate is not None and "anthropic." in f"{resolved.model} {parsed.key}":
+            write_1h_rate = rates.cache_write if rates.cache_write is not None else rates.input
+        elif rates.input is not None and "anthropic." in f"{resolved.model} {parsed.key}":
             # Anthropic's published rule: a 1-hour cache write costs twice the base input price.
-            write_1h_rate = 2 * input_rate
-    needed = (
-        (input_rate, uncached),
-        (rates.output, output_tokens),
-        (read_rate, cache_read),
-        (write_rate, cache_write - write_1h),
-        (write_1h_rate, write_1h),
-    )
-    if any(rate is None and tokens > 0 for rate, tokens in needed):
+            write_1h_rate = 2 * rates.input
+    costs = tokens.priced(rates._replace(cache_write_1h=write_1h_rate))
+    if costs is None:
         _warn_once(
             f"{model_id}\0partial",
             "The price of %r lacks a rate for some of its tokens; its cost is not estimated.",
             model_id,
         )
         return None
-
-    def cost(rate: float | None, tokens: int) -> float:
-        return (rate or 0.0) * tokens / _MTOK
-
-    input_cost = cost(input_rate, uncached)
-    output_cost = cost(rates.output, output_tokens)
-    read_cost = cost(read_rate, cache_read)
-    write_cost = cost(write_rate, cache_write - write_1h) + cost(write_1h_rate, write_1h)
     return CostBreakdown(
-        input=input_cost,
-        output=output_cost,
-        cache_read=read_cost,
-        cache_write=write_cost,
-        total=input_cost + output_cost + read_cost + write_cost,
+        input=costs.input,
+        output=costs.output,
+        cache_read=costs.cache_read,
+        cache_write=costs.cache_write,
+        total=sum(costs),
         currency="USD",
         source=resolved.source,
         model=resolved.model,

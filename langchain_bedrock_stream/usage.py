@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -189,41 +189,39 @@ class BedrockUsageCallbackHandler(BaseCallbackHandler):
         with self._lock:
             return {k: copy.deepcopy(v.usage_metadata) for k, v in self._models.items()}
 
+    def _sum(self, of: Callable[[ModelUsage], float]) -> Any:
+        with self._lock:
+            return sum(of(m) for m in self._models.values())
+
     @property
     def total_cost(self) -> float:
         """Cost in USD of every priced answer."""
-        with self._lock:
-            return sum(m.total_cost for m in self._models.values())
+        return self._sum(lambda m: m.total_cost)
 
     @property
     def total_tokens(self) -> int:
         """Input plus output tokens of every answer."""
-        with self._lock:
-            return sum(m.usage_metadata["total_tokens"] for m in self._models.values())
+        return self._sum(lambda m: m.usage_metadata["total_tokens"])
 
     @property
     def input_tokens(self) -> int:
         """Input tokens of every answer, cache reads and writes included."""
-        with self._lock:
-            return sum(m.usage_metadata["input_tokens"] for m in self._models.values())
+        return self._sum(lambda m: m.usage_metadata["input_tokens"])
 
     @property
     def output_tokens(self) -> int:
         """Output tokens of every answer."""
-        with self._lock:
-            return sum(m.usage_metadata["output_tokens"] for m in self._models.values())
+        return self._sum(lambda m: m.usage_metadata["output_tokens"])
 
     @property
     def calls(self) -> int:
         """Number of answers counted."""
-        with self._lock:
-            return sum(m.calls for m in self._models.values())
+        return self._sum(lambda m: m.calls)
 
     @property
     def unpriced_calls(self) -> int:
         """Answers whose cost is unknown and missing from :attr:`total_cost`."""
-        with self._lock:
-            return sum(m.unpriced_calls for m in self._models.values())
+        return self._sum(lambda m: m.unpriced_calls)
 
     def merge(self, *others: BedrockUsageCallbackHandler) -> None:
         """Add the totals of ``others`` to these (handlers from other threads, processes or

@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import json
 from binascii import crc32
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from struct import Struct
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["ExceptionFrameError", "FrameDecoder", "FrameError", "decode_event", "iter_events"]
 
@@ -38,6 +38,26 @@ class ExceptionFrameError(Exception):
         self.exception_type = exception_type
         self.message = message
         self.payload = payload
+
+
+_Out = TypeVar("_Out")
+_Error = TypeVar("_Error", bound=FrameError)
+
+
+def held_back(
+    step: Callable[[bytes, list[_Out]], None], data: bytes, kind: type[_Error]
+) -> tuple[list[_Out], _Error | None]:
+    """Run a decoder's ``step`` over ``data``. An error of ``kind`` met after some output
+    is returned beside that output, for the decoder to raise on its next call (what came
+    before a corrupt spot is still delivered); one met before any output is raised."""
+    out: list[_Out] = []
+    try:
+        step(data, out)
+    except kind as exc:
+        if not out:
+            raise
+        return out, exc
+    return out, None
 
 
 _FIXED_SIZES = {2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}  # byte, short, int, long, timestamp, uuid
@@ -132,13 +152,7 @@ class FrameDecoder:
         """Add ``data`` and return every frame it completes, in order."""
         if self._error is not None:
             raise self._error
-        frames: list[tuple[str, str, bytes]] = []
-        try:
-            self._decode(data, frames)
-        except FrameError as exc:
-            if not frames:
-                raise
-            self._error = exc
+        frames, self._error = held_back(self._decode, data, FrameError)
         return frames
 
     def _decode(self, data: bytes, frames: list[tuple[str, str, bytes]]) -> None:

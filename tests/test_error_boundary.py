@@ -57,7 +57,7 @@ from langchain_bedrock_stream.testing import (
 from langchain_bedrock_stream.wire import ExceptionFrameError, FrameError
 
 from . import events
-from .raw_http import RawReply, RawServer
+from .raw_http import RawReply, RawServer, events_reply
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -313,7 +313,7 @@ def _throttle_then_answer(retry_after: str, date: str) -> Any:
 
     replies = [
         RawReply(
-            b'{"message": "slow down"}',
+            body=b'{"message": "slow down"}',
             status=429,
             headers={
                 "Content-Type": "application/json",
@@ -323,7 +323,7 @@ def _throttle_then_answer(retry_after: str, date: str) -> Any:
                 "Content-Length": "24",
             },
         ),
-        RawReply(encode_events(events.text_events(["ok"]))),
+        events_reply(encode_events(events.text_events(["ok"]))),
     ]
 
     def respond(head: bytes, headers: dict[str, str]) -> RawReply:

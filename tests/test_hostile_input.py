@@ -44,7 +44,7 @@ from langchain_bedrock_stream.wire import (
 )
 
 from . import events
-from .raw_http import RawReply, RawServer, chunked
+from .raw_http import RawReply, RawServer, chunked, events_reply
 from .recordings import stream_bodies
 
 pytestmark = pytest.mark.timeout(120)
@@ -107,7 +107,7 @@ class Switchboard:
     """One raw server for many examples: each serves whatever reply is set last."""
 
     def __init__(self) -> None:
-        self.reply = RawReply(b"")
+        self.reply = events_reply(b"")
 
     def __call__(self, head: bytes, headers: dict[str, str]) -> RawReply:
         return self.reply
@@ -459,7 +459,7 @@ def test_corrupt_header_mid_stream_is_an_integrity_error(server: BedrockWireServ
 def test_garbled_chunked_coding_is_an_integrity_error_with_the_partial() -> None:
     good = chunked(encode_events(HELLO[:2]), size=1 << 20)[:-5]  # without the last chunk
     body = good + b"zz\r\n" + encode_events(HELLO[2:]) + b"\r\n0\r\n\r\n"
-    with RawServer(lambda head, headers: RawReply(body, headers=_chunked_headers())) as raw:
+    with RawServer(lambda head, headers: RawReply(body=body, headers=_chunked_headers())) as raw:
         outcome = stream_outcome(model_on(raw.endpoint_url))
     assert isinstance(outcome, StreamIntegrityError), outcome
     assert "int()" in str(outcome) or "chunk" in str(outcome)
@@ -482,7 +482,7 @@ def _chunked_headers() -> dict[str, str]:
 @pytest.mark.parametrize("consume", [stream_outcome, astream_outcome])
 def test_close_delimited_body_cut_after_message_stop_is_not_a_success(consume: Any) -> None:
     without_metadata = encode_events(HELLO[:-1])
-    with RawServer(lambda head, headers: RawReply(without_metadata)) as raw:
+    with RawServer(lambda head, headers: events_reply(without_metadata)) as raw:
         outcome = consume(model_on(raw.endpoint_url))
     assert isinstance(outcome, BedrockConnectionError), outcome
     assert outcome.partial_message is not None
@@ -493,11 +493,28 @@ def test_close_delimited_body_cut_after_message_stop_is_not_a_success(consume: A
 @pytest.mark.parametrize("consume", [stream_outcome, astream_outcome])
 def test_close_delimited_complete_body_is_a_success(consume: Any) -> None:
     body = encode_events(HELLO)
-    with RawServer(lambda head, headers: RawReply(body)) as raw:
+    with RawServer(lambda head, headers: events_reply(body)) as raw:
         outcome = consume(model_on(raw.endpoint_url))
     assert isinstance(outcome, AIMessageChunk), outcome
     assert outcome.text == "Hello world"
     assert outcome.usage_metadata is not None and outcome.usage_metadata["input_tokens"] == 3
+
+
+def _seen(**_: Any) -> None:
+    """A caller's handler of the answer: its client sends its own calls, read in a thread."""
+
+
+def test_close_delimited_body_cut_after_message_stop_read_in_a_thread_is_not_a_success() -> None:
+    """The same cut, on the event loop, for a client whose answers a handler watches (its
+    body is read in a thread of its own): still not a success."""
+    without_metadata = encode_events(HELLO[:-1])
+    with RawServer(lambda head, headers: events_reply(without_metadata)) as raw:
+        model = model_on(raw.endpoint_url)
+        model.client.meta.events.register("after-call.bedrock-runtime.ConverseStream", _seen)
+        outcome = astream_outcome(model)
+    assert isinstance(outcome, BedrockConnectionError), outcome
+    assert outcome.partial_message is not None
+    assert outcome.partial_message.text == "Hello world"
 
 
 def test_chunked_body_without_metadata_is_still_a_success(server: BedrockWireServer) -> None:
@@ -817,7 +834,7 @@ def test_corrupted_bodies_give_typed_errors_or_the_intact_answer(
     headers = {"Content-Type": "application/vnd.amazon.eventstream"}
     if not close_delimited:
         headers["Transfer-Encoding"] = "chunked"
-    board.reply = RawReply(damaged, headers=headers)
+    board.reply = RawReply(body=damaged, headers=headers)
     outcome = astream_outcome(model) if use_async else stream_outcome(model)
     if isinstance(outcome, BedrockError):
         return  # typed, which is all a damaged body can promise

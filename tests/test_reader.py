@@ -23,6 +23,7 @@ from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply, enc
 from langchain_bedrock_stream.wire import FrameDecoder
 
 from . import events
+from .raw_http import RawReply, RawServer
 
 
 def text_events(n: int) -> list[dict]:
@@ -216,67 +217,6 @@ def split(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-class _KeepAliveServer:
-    """Answers every request on a kept-alive connection with ``body`` in chunked coding;
-    on the first connection's first answer, ``extra`` bytes follow the body's end."""
-
-    def __init__(self, body: bytes, extra: bytes) -> None:
-        self.body, self.extra = body, extra
-        self.connections = 0
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            threading.Thread(target=self._answer, args=(conn, self.connections == 1)).start()
-
-    def _answer(self, conn: socket.socket, first: bool) -> None:
-        conn.settimeout(10)
-        buffered = b""
-        with conn:
-            while not self._stop.is_set():
-                while b"\r\n\r\n" not in buffered:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffered += data
-                head, buffered = buffered.split(b"\r\n\r\n", 1)
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(buffered) < length:
-                    buffered += conn.recv(65536)
-                buffered = buffered[length:]
-                chunk = b"%x\r\n%b\r\n0\r\n\r\n" % (len(self.body), self.body)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
-                    b"Transfer-Encoding: chunked\r\n\r\n" + chunk + (self.extra if first else b"")
-                )
-                first = False
-
-    def __enter__(self) -> _KeepAliveServer:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sock.close()
-
-
 @pytest.mark.parametrize("path", ["stream", "astream"])
 def test_a_connection_with_bytes_past_the_body_is_not_reused(path: str) -> None:
     """A server that sends bytes after a body's end has left the connection out of step:
@@ -286,7 +226,9 @@ def test_a_connection_with_bytes_past_the_body_is_not_reused(path: str) -> None:
     from langchain_bedrock_stream import ChatBedrockStream
 
     body = encode_events(events.text_events(["Hello", " again"]))
-    with _KeepAliveServer(body, extra=b"HTTP/1.1 500 Stale\r\n\r\n") as server:
+    stale = RawReply.chunked(body)  # the first answer has bytes past its end
+    replies = [RawReply(body=stale.body + b"HTTP/1.1 500 Stale\r\n\r\n", headers=stale.headers)]
+    with RawServer(lambda *_: (replies or [stale]).pop(), keep_alive=True) as server:
         model = ChatBedrockStream(
             model="us.amazon.nova-micro-v1:0",
             region_name="us-east-1",

@@ -968,6 +968,16 @@ def test_raw_reply_and_connection_counts(server: BedrockWireServer) -> None:
     assert server.open_connections == 0
 
 
+def test_a_chunked_raw_reply_is_sent_as_coded(server: BedrockWireServer) -> None:
+    """A RawReply that says how its body is framed gets no Content-Length beside it."""
+    events = [{"messageStart": {"role": "assistant"}}, {"messageStop": {"stopReason": "end_turn"}}]
+    server.enqueue(RawReply.chunked(encode_events(events), size=7))
+    response = _client(server).converse_stream(modelId=NOVA, messages=USER_HI)
+    assert [next(iter(event)) for event in response["stream"]] == ["messageStart", "messageStop"]
+    headers = response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
+
+
 async def test_loop_lag_ticker_sees_a_blocked_loop() -> None:
     async with LoopLagTicker() as ticker:
         await asyncio.sleep(0.05)

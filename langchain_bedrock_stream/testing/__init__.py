@@ -62,6 +62,17 @@ The kit depends only on the standard library (and the ``openssl`` tool for
 :func:`make_certificate`).
 """
 
+from ._replies import (
+    DropConnection,
+    ErrorReply,
+    JsonReply,
+    Operation,
+    RawReply,
+    RecordedRequest,
+    Reply,
+    Responder,
+    StreamReply,
+)
 from .eventstream import (
     ExceptionFrame,
     encode_event,
@@ -80,18 +91,7 @@ from .scripted import (
     text_answer,
     tool_call_answer,
 )
-from .server import (
-    BedrockWireServer,
-    DropConnection,
-    ErrorReply,
-    JsonReply,
-    Operation,
-    RawReply,
-    RecordedRequest,
-    Reply,
-    Responder,
-    StreamReply,
-)
+from .server import BedrockWireServer
 from .simulator import (
     make_simulator_responder,
     simulated_converse_response,

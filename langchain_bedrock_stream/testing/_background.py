@@ -12,7 +12,9 @@ import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Generic, Self, TypeVar, overload
+
+_T = TypeVar("_T")
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -22,6 +24,27 @@ _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (the kit never connects anywhere else)."""
     return host.strip("[]").lower() in _LOOPBACK
+
+
+class Observed(Generic[_T]):
+    """A read-only attribute of a service, read under its ``lock``: the counters and
+    snapshots a test reads while the service's thread updates them (documented by the
+    attribute docstring that follows it)."""
+
+    def __init__(self, read: Callable[[Any], _T]) -> None:
+        self._read = read
+
+    @overload
+    def __get__(self, service: None, owner: type) -> Observed[_T]: ...
+
+    @overload
+    def __get__(self, service: ThreadedLoop, owner: type) -> _T: ...
+
+    def __get__(self, service: ThreadedLoop | None, owner: type) -> Observed[_T] | _T:
+        if service is None:
+            return self
+        with service.lock:
+            return self._read(service)
 
 
 class ThreadedLoop:
@@ -41,6 +64,8 @@ class ThreadedLoop:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stopping = False
+        self.lock = threading.Lock()
+        """Held while the service's own thread changes what :class:`Observed` reads."""
 
     # -- subclass hooks ----------------------------------------------------------------
 
@@ -141,7 +166,6 @@ class BackgroundService(ThreadedLoop):
         self._max_lifetime = max_lifetime
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.lock = threading.Lock()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one accepted connection."""

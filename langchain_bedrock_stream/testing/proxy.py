@@ -20,7 +20,7 @@ import asyncio
 import base64
 import ssl
 
-from ._background import BackgroundService, is_loopback, join_both, pipe
+from ._background import BackgroundService, Observed, is_loopback, join_both, pipe
 
 __all__ = ["ConnectProxy"]
 
@@ -58,23 +58,12 @@ class ConnectProxy(BackgroundService):
         scheme, rest = self.url.split("://", 1)
         return f"{scheme}://{user}:{password}@{rest}"
 
-    @property
-    def tunnels(self) -> int:
-        """Tunnels opened so far."""
-        with self.lock:
-            return len(self._targets)
-
-    @property
-    def targets(self) -> list[str]:
-        """The ``host:port`` of every tunnel opened, in order."""
-        with self.lock:
-            return list(self._targets)
-
-    @property
-    def refused(self) -> int:
-        """Requests answered with an error (bad method, target or credentials)."""
-        with self.lock:
-            return self._refused
+    tunnels = Observed[int](lambda proxy: len(proxy._targets))
+    """Tunnels opened so far."""
+    targets = Observed[list[str]](lambda proxy: list(proxy._targets))
+    """The ``host:port`` of every tunnel opened, in order."""
+    refused = Observed[int](lambda proxy: proxy._refused)
+    """Requests answered with an error (bad method, target or credentials)."""
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client connection: read its CONNECT, check it, then tunnel both ways."""

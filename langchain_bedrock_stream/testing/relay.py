@@ -22,12 +22,36 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import dataclass
 
-from ._background import BackgroundService, join_both, pipe
+from ._background import BackgroundService, Observed, join_both, pipe
 
 __all__ = ["TcpRelay"]
 
 _READ = 65536
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """How a relay shapes a link (see the module's docstring), checked once."""
+
+    split: int = 1
+    split_pause: float = 0.0
+    trickle: tuple[int, float] | None = None
+    stall_after: int | None = None
+    upload: tuple[int, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.split < 1:
+            raise ValueError("split must be at least 1")
+        if self.split_pause < 0:
+            raise ValueError("split_pause must not be negative")
+        if self.trickle is not None and (self.trickle[0] < 1 or self.trickle[1] < 0):
+            raise ValueError("trickle needs at least 1 byte per step and a pause >= 0")
+        if self.stall_after is not None and self.stall_after < 0:
+            raise ValueError("stall_after must not be negative")
+        if self.upload is not None and (self.upload[0] < 1 or self.upload[1] < 0):
+            raise ValueError("upload needs at least 1 byte per step and a pause >= 0")
 
 
 class TcpRelay(BackgroundService):
@@ -51,23 +75,9 @@ class TcpRelay(BackgroundService):
         upload: tuple[int, float] | None = None,
         max_lifetime: float = 120.0,
     ) -> None:
-        if split < 1:
-            raise ValueError("split must be at least 1")
-        if split_pause < 0:
-            raise ValueError("split_pause must not be negative")
-        if trickle is not None and (trickle[0] < 1 or trickle[1] < 0):
-            raise ValueError("trickle needs at least 1 byte per step and a pause >= 0")
-        if stall_after is not None and stall_after < 0:
-            raise ValueError("stall_after must not be negative")
-        if upload is not None and (upload[0] < 1 or upload[1] < 0):
-            raise ValueError("upload needs at least 1 byte per step and a pause >= 0")
         super().__init__(max_lifetime=max_lifetime)
         self.target_port = target_port
-        self.split = split
-        self.split_pause = split_pause
-        self.trickle = trickle
-        self.stall_after = stall_after
-        self.upload = upload
+        self.shape = _Shape(split, split_pause, trickle, stall_after, upload)
         self._connections = 0
         self._forwarded = 0
 
@@ -75,30 +85,23 @@ class TcpRelay(BackgroundService):
         """The URL a client uses instead of the target's (``scheme`` is the target's)."""
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    @property
-    def connections(self) -> int:
-        """Connections relayed so far."""
-        with self.lock:
-            return self._connections
-
-    @property
-    def forwarded(self) -> int:
-        """Bytes sent back to clients so far, over all connections."""
-        with self.lock:
-            return self._forwarded
+    connections = Observed[int](lambda relay: relay._connections)
+    """Connections relayed so far."""
+    forwarded = Observed[int](lambda relay: relay._forwarded)
+    """Bytes sent back to clients so far, over all connections."""
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client connection: forward what it sends, shape what comes back."""
         with self.lock:
             self._connections += 1
         _no_delay(writer)
-        if self.upload is not None:
+        if self.shape.upload is not None:
             # A slow link holds little in flight; loopback's kernel buffers would take
             # megabytes at once, so a client's writes would end long before its bytes left.
-            _small_receive_buffer(writer, self.upload[0])
+            _small_receive_buffer(writer, self.shape.upload[0])
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         try:
-            upstream = self._up(reader, up_writer) if self.upload else pipe(reader, up_writer)
+            upstream = self._up(reader, up_writer) if self.shape.upload else pipe(reader, up_writer)
             await join_both(upstream, self._shape(up_reader, writer))
         finally:
             up_writer.close()
@@ -107,19 +110,19 @@ class TcpRelay(BackgroundService):
         """Server to client: forward with the configured splitting, trickling and stall."""
         sent = 0
         while data := await reader.read(_READ):
-            if self.stall_after is not None:
-                data = data[: max(0, self.stall_after - sent)]
+            if self.shape.stall_after is not None:
+                data = data[: max(0, self.shape.stall_after - sent)]
             for index, part in enumerate(self._parts(data)):
-                if index and self.split > 1 and self.trickle is None:
-                    await asyncio.sleep(self.split_pause)
+                if index and self.shape.split > 1 and self.shape.trickle is None:
+                    await asyncio.sleep(self.shape.split_pause)
                 with self.lock:  # counted first: a client that has the bytes sees them counted
                     self._forwarded += len(part)
                 sent += len(part)
                 writer.write(part)
                 await writer.drain()
-                if self.trickle is not None:
-                    await asyncio.sleep(self.trickle[1])
-            if self.stall_after is not None and sent >= self.stall_after:
+                if self.shape.trickle is not None:
+                    await asyncio.sleep(self.shape.trickle[1])
+            if self.shape.stall_after is not None and sent >= self.shape.stall_after:
                 break
         else:
             if writer.can_write_eof():
@@ -131,8 +134,8 @@ class TcpRelay(BackgroundService):
 
     async def _up(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Client to server at the ``upload`` pace."""
-        assert self.upload is not None
-        step, pause = self.upload
+        assert self.shape.upload is not None
+        step, pause = self.shape.upload
         try:
             while data := await reader.read(step):
                 writer.write(data)
@@ -144,11 +147,11 @@ class TcpRelay(BackgroundService):
             writer.close()
 
     def _parts(self, data: bytes) -> list[bytes]:
-        if self.trickle is not None:
-            step = self.trickle[0]
+        if self.shape.trickle is not None:
+            step = self.shape.trickle[0]
             return [data[i : i + step] for i in range(0, len(data), step)]
-        if self.split > 1 and len(data) > 1:
-            size = -(-len(data) // self.split)
+        if self.shape.split > 1 and len(data) > 1:
+            size = -(-len(data) // self.shape.split)
             return [data[i : i + size] for i in range(0, len(data), size)]
         return [data] if data else []
 

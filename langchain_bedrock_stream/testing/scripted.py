@@ -29,8 +29,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._replies import (
+    ErrorReply,
+    JsonReply,
+    Operation,
+    RecordedRequest,
+    Reply,
+    Responder,
+    StreamReply,
+)
 from .eventstream import ExceptionFrame
-from .server import ErrorReply, JsonReply, Operation, RecordedRequest, Reply, Responder, StreamReply
 
 __all__ = [
     "Answer",

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .server import JsonReply, RecordedRequest, Reply, Responder, StreamReply
+from ._replies import JsonReply, RecordedRequest, Reply, Responder, StreamReply
 
 __all__ = [
     "make_simulator_responder",
@@ -334,7 +334,7 @@ def simulated_events(request: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     ``request`` is the JSON boto3 sends (``messages``, ``system``, ``toolConfig``, ...).
     The events are botocore-shaped, ready for
-    :class:`~langchain_bedrock_stream.testing.server.StreamReply` or
+    :class:`~langchain_bedrock_stream.testing.StreamReply` or
     :func:`~langchain_bedrock_stream.testing.eventstream.encode_events`.
     """
     answer = _answer(request)
