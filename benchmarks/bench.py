@@ -1149,15 +1149,17 @@ def _progress(title: str, cells: dict[str, Cell], events: int) -> None:
 # --- profile -------------------------------------------------------------------------------------
 
 _GROUPS = (
-    ("langchain_bedrock_stream/wire.py", "ours: frame decoding (wire.py)"),
-    ("langchain_bedrock_stream/accumulator.py", "ours: accumulator (accumulator.py)"),
-    ("langchain_bedrock_stream/bridge.py", "ours: chunk building (bridge.py)"),
-    ("langchain_bedrock_stream/client.py", "ours: client construction (client.py)"),
+    ("langchain_bedrock_stream/_wire.py", "ours: frame decoding (_wire.py)"),
+    ("langchain_bedrock_stream/_accumulate.py", "ours: accumulator (_accumulate.py)"),
+    ("langchain_bedrock_stream/_blocks.py", "ours: accumulator blocks (_blocks.py)"),
+    ("langchain_bedrock_stream/_bridge.py", "ours: chunk building (_bridge.py)"),
+    ("langchain_bedrock_stream/_client.py", "ours: client construction (_client.py)"),
     ("langchain_bedrock_stream/_http.py", "ours: async HTTP (_http.py)"),
     ("langchain_bedrock_stream/_capture.py", "ours: request signing capture (_capture.py)"),
     ("langchain_bedrock_stream/_body.py", "ours: blocking body reader (_body.py)"),
     ("langchain_bedrock_stream/_chunked.py", "ours: chunked decoding (_chunked.py)"),
-    ("langchain_bedrock_stream/transport.py", "ours: stream driver (transport.py)"),
+    ("langchain_bedrock_stream/_transport.py", "ours: stream driver (_transport.py)"),
+    ("langchain_bedrock_stream/_session.py", "ours: stream session (_session.py)"),
     ("langchain_bedrock_stream/_threads.py", "ours: worker pool (_threads.py)"),
     ("langchain_bedrock_stream/chat_model.py", "ours: chat_model.py"),
     ("langchain_bedrock_stream/", "ours: other modules"),

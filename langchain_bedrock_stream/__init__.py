@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from . import _deprecated
 
 if TYPE_CHECKING:  # the same names as _PUBLIC below, for type checkers
+    from ._request import create_cache_point as create_cache_point
+    from ._retry import RetryPolicy as RetryPolicy
     from .chat_model import ChatBedrockStream as ChatBedrockStream
     from .errors import BedrockAPIError as BedrockAPIError
     from .errors import BedrockAuthenticationError as BedrockAuthenticationError
@@ -42,8 +44,6 @@ if TYPE_CHECKING:  # the same names as _PUBLIC below, for type checkers
     from .ratelimit import LocalRateLimiter as LocalRateLimiter
     from .ratelimit import RateLimits as RateLimits
     from .ratelimit import RayRateLimiter as RayRateLimiter
-    from .request import create_cache_point as create_cache_point
-    from .retry import RetryPolicy as RetryPolicy
     from .stream import BedrockInvalidToolCall as BedrockInvalidToolCall
     from .stream import BedrockStream as BedrockStream
     from .stream import BedrockToolCall as BedrockToolCall
@@ -84,8 +84,8 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "InputConversionError",
         "StreamIntegrityError",
     ),
-    "retry": ("RetryPolicy",),
-    "request": ("create_cache_point",),
+    "_retry": ("RetryPolicy",),
+    "_request": ("create_cache_point",),
     "ratelimit": ("LocalRateLimiter", "RayRateLimiter", "RateLimits"),
     "pricing": ("ModelPrice", "estimate_cost", "register_price"),
     "models": ("register_model_profile",),

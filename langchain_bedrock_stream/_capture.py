@@ -30,8 +30,8 @@ from botocore.client import BaseClient
 from botocore.httpsession import ProxyConfiguration, create_urllib3_context, get_cert_path
 from botocore.utils import get_environ_proxies
 
+from ._accumulator import CONVERSE_OPTIONAL_MEMBERS
 from ._http import HttpSettings
-from .accumulator import CONVERSE_OPTIONAL_MEMBERS
 
 __all__ = [
     "Prepared",

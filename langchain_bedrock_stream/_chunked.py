@@ -8,7 +8,7 @@ bytes arrived (a few ``bytes`` operations per burst) lets one read carry many ev
 
 from __future__ import annotations
 
-from .wire import FrameError, held_back
+from ._wire import FrameError, held_back
 
 __all__ = ["BadChunk", "Dechunker", "Framing", "TruncatedBody"]
 

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from . import client as client_module
+from . import _client as client_module
+from ._client import ClientSettings, build_client, build_control_client
 from ._error_boundary import map_errors
+from ._model_setup import base_of_inference_profile, region_of, tool_choice_kinds
+from ._redaction import register_request_secrets
 from ._threads import run_blocking
-from .client import ClientSettings, build_client, build_control_client
-from .model_setup import base_of_inference_profile, region_of, tool_choice_kinds
 from .models import langchain_profile
-from .redaction import register_request_secrets
 
 if TYPE_CHECKING:
     from .chat_model import ChatBedrockStream

@@ -3,9 +3,9 @@
 Two kinds: attributes (``errors.map_error`` is ``_error_boundary.translate`` now;
 ``stream.ToolCall`` is ``stream.BedrockToolCall``), looked up by a module's ``__getattr__``
 through :func:`attribute`; and internal modules that lost their public-looking name
-(``langchain_bedrock_stream.accumulator`` is ``._accumulator``), served by an import hook
+(``langchain_bedrock_stream._accumulator`` is ``._accumulator``), served by an import hook
 so that ``import`` and ``pickle`` of the old path keep working. Nothing here is imported
-until an old name is used, apart from the hook itself (a dict lookup per failed import).
+until an old name is used, apart from the hook itself (a string comparison per import).
 """
 
 from __future__ import annotations
@@ -36,7 +36,28 @@ ATTRIBUTES: dict[tuple[str, str], tuple[str, str, str]] = {
 }
 
 # old module path (below the package, dotted) -> the private module that holds it now
-MODULES: dict[str, str] = {}
+MODULES: dict[str, str] = {
+    "accumulator": "_accumulator",
+    "bridge": "_bridge",
+    "client": "_client",
+    "model_setup": "_model_setup",
+    "redaction": "_redaction",
+    "request": "_request",
+    "retry": "_retry",
+    "structured": "_structured",
+    "tokens": "_tokens",
+    "tools": "_tools",
+    "transport": "_transport",
+    "wire": "_wire",
+    "testing.eventstream": "testing._eventstream",
+    "testing.loops": "testing._loops",
+    "testing.proxy": "testing._proxy",
+    "testing.relay": "testing._relay",
+    "testing.scripted": "testing._scripted",
+    "testing.server": "testing._server",
+    "testing.simulator": "testing._simulator",
+    "testing.tls": "testing._tls",
+}
 
 
 def attribute(module: str, name: str) -> Any:
@@ -83,7 +104,7 @@ class _Alias(importlib.abc.Loader):
 
 
 class _OldPaths(importlib.abc.MetaPathFinder):
-    """Finds ``langchain_bedrock_stream.<old>[.<sub>]`` once the regular finders have not."""
+    """Finds ``langchain_bedrock_stream.<old>[.<sub>]``; ``None`` for every other name."""
 
     def find_spec(
         self, fullname: str, path: Any = None, target: types.ModuleType | None = None
@@ -101,6 +122,10 @@ class _OldPaths(importlib.abc.MetaPathFinder):
 
 
 def install() -> None:
-    """Put the old-path finder last on ``sys.meta_path`` (once per interpreter)."""
+    """Put the old-path finder first on ``sys.meta_path`` (once per interpreter).
+
+    First, because once an old package path is imported, its parent's ``__path__`` would let
+    the regular finders load ``<old package>.<module>`` again, as a second copy.
+    """
     if not any(isinstance(finder, _OldPaths) for finder in sys.meta_path):
-        sys.meta_path.append(_OldPaths())
+        sys.meta_path.insert(0, _OldPaths())

@@ -44,8 +44,10 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.parsers import ResponseParserError
 
+from ._accumulator import MalformedEvent
 from ._dual_errors import SERVICE_VARIANTS, also_modeled, is_modeled, transport_error
-from .accumulator import MalformedEvent
+from ._redaction import scrub_chain
+from ._wire import ExceptionFrameError, FrameError
 from .errors import (
     BedrockAPIError,
     BedrockAuthenticationError,
@@ -61,8 +63,6 @@ from .errors import (
     StreamIntegrityError,
     _ServiceError,
 )
-from .redaction import scrub_chain
-from .wire import ExceptionFrameError, FrameError
 
 __all__ = [
     "certificate_rejected",

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .accumulator import Delta
-from .wire import FrameDecoder, iter_events
+from ._accumulator import Delta
+from ._wire import FrameDecoder, iter_events
 
 __all__ = ["Apply", "Folder", "Splicer"]
 

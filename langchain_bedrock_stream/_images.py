@@ -1,7 +1,7 @@
 """Image dimensions read from PNG, JPEG, GIF and WebP headers, without decoding the image.
 
 Used where a request is checked against Bedrock's limits (``request/limits.py``) and where
-its tokens are estimated (``tokens.py``): one reading, so both agree.
+its tokens are estimated (``_tokens.py``): one reading, so both agree.
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ from ._body import open_body
 from ._capture import Prepared, capture, parse_answer, raise_for_answer, sends_itself
 from ._error_boundary import QUOTED_BYTES, is_event_stream, not_an_event_stream
 from ._http import Response, send
+from ._retry import RetryPolicy, botocore_in_our_place
 from ._session import Opened, Plan, Session
 from ._threaded_body import ThreadedBody
 from ._threads import run_blocking, run_in_thread
-from .retry import RetryPolicy, botocore_in_our_place
 
 __all__ = ["STARTING", "LoopCall", "send_prepared"]
 

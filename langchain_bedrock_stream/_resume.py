@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .accumulator import StreamResponse
+from ._accumulator import StreamResponse
 
 __all__ = ["Splice", "continuation", "text_only"]
 

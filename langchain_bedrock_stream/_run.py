@@ -16,12 +16,12 @@ from typing import Any
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from . import pricing
+from ._accumulator import Accumulator, Delta, StreamResponse
+from ._bridge import chunk_from_deltas, final_chunk, message_from_response
 from ._error_boundary import map_errors
 from ._timing import Timing
-from .accumulator import Accumulator, Delta, StreamResponse
-from .bridge import chunk_from_deltas, final_chunk, message_from_response
+from ._transport import StreamHandle
 from .errors import BedrockError
-from .transport import StreamHandle
 
 __all__ = ["Run", "achunks", "chunks"]
 

@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypedDict, Unpack
 
+from ._accumulator import CONTENT_DELTAS, Accumulator, Delta, StreamResponse
 from ._body import Burst
 from ._error_boundary import map_errors
 from ._folding import Folder, Splicer
 from ._resume import Splice, continuation, text_only
-from .accumulator import CONTENT_DELTAS, Accumulator, Delta, StreamResponse
+from ._retry import RetryPolicy
 from .errors import BedrockConnectionError, BedrockError, IncompleteStreamError
-from .retry import RetryPolicy
 from .telemetry import CallSpan, traced
 
 __all__ = [

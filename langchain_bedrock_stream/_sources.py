@@ -16,8 +16,8 @@ from ._response import METADATA_MEMBERS
 
 if TYPE_CHECKING:
     from ._bedrock_stream import BedrockStream
-    from .retry import RetryPolicy
-    from .transport import StreamHandle
+    from ._retry import RetryPolicy
+    from ._transport import StreamHandle
 
 __all__ = ["Live", "Source", "client_region", "converse_events", "source_of"]
 
@@ -132,7 +132,7 @@ class Live(Source):
     def __init__(
         self, client: Any, request: dict[str, Any], policy: RetryPolicy, resume: bool
     ) -> None:
-        from .transport import StreamHandle
+        from ._transport import StreamHandle
 
         self.client = client
         self.request = request
@@ -150,14 +150,14 @@ class Live(Source):
         return self.handle.request_id
 
     def batches(self, stream: BedrockStream) -> Generator[list[Delta], None, None]:
-        from .transport import converse_stream as transport_stream
+        from ._transport import converse_stream as transport_stream
 
         for batch, accumulator in transport_stream(self.client, self.request, **self.options):
             stream._acc = accumulator  # a retry or resume folds on the transport's own
             yield batch
 
     async def abatches(self, stream: BedrockStream) -> AsyncGenerator[list[Delta], None]:
-        from .transport import aconverse_stream
+        from ._transport import aconverse_stream
 
         async for batch, accumulator in aconverse_stream(self.client, self.request, **self.options):
             stream._acc = accumulator

@@ -21,22 +21,22 @@ from langchain_core.utils import secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from . import _clients
+from ._client import build_client
 from ._error_boundary import map_errors
-from ._run import Run, achunks, chunks
-from .client import build_client
-from .model_setup import derive_settings, description_with, prepare_inputs, thinking_on
-from .models import ModelDescription
-from .request import create_cache_point
-from .request.call import (
+from ._model_setup import derive_settings, description_with, prepare_inputs, thinking_on
+from ._request import create_cache_point
+from ._request.call import (
     CallSettings,
     call_request,
     effective_fields,
     for_converse,
     resolve_choice,
 )
-from .retry import RetryPolicy, resolve_policy
-from .tools import binding
-from .transport import StreamHandle, aconverse, aconverse_stream, converse, converse_stream
+from ._retry import RetryPolicy, resolve_policy
+from ._run import Run, achunks, chunks
+from ._tools import binding
+from ._transport import StreamHandle, aconverse, aconverse_stream, converse, converse_stream
+from .models import ModelDescription
 
 __all__ = ["ChatBedrockStream"]
 
@@ -630,9 +630,9 @@ class ChatBedrockStream(BaseChatModel):
         ``json_schema`` uses Bedrock's native ``outputConfig.textFormat`` JSON schema;
         ``json_mode`` parses a JSON answer the prompt asked for. ``include_raw=True`` gives
         ``{"raw", "parsed", "parsing_error"}``; streaming yields growing partial objects.
-        See ``langchain_bedrock_stream.structured``.
+        See ``langchain_bedrock_stream._structured``.
         """
-        from .structured import with_structured_output
+        from ._structured import with_structured_output
 
         return with_structured_output(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
@@ -647,16 +647,16 @@ class ChatBedrockStream(BaseChatModel):
 
         A local estimate by default (no network); with ``count_tokens_via_api=True``,
         Bedrock's CountTokens API answers (a network call; Anthropic Claude models).
-        See ``langchain_bedrock_stream.tokens``.
+        See ``langchain_bedrock_stream._tokens``.
         """
-        from .tokens import count_message_tokens
+        from ._tokens import count_message_tokens
 
         with map_errors(model_id=self.model_id, region=self._region(), langchain=True):
             return count_message_tokens(self, messages, tools)
 
     def get_num_tokens(self, text: str) -> int:
         """Estimated tokens of ``text`` (local, no tokenizer download)."""
-        from .tokens import estimate_text_tokens
+        from ._tokens import estimate_text_tokens
 
         return estimate_text_tokens(text)
 

@@ -38,12 +38,12 @@ from botocore.exceptions import (
     ClientError,
 )
 
-from .redaction import redact
+from ._redaction import redact
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
 
-    from .accumulator import StreamResponse
+    from ._accumulator import StreamResponse
 
 
 class InputConversionError(ValueError):

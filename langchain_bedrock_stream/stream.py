@@ -56,7 +56,7 @@ from ._response import StreamResponse
 from ._sources import Live, client_region
 
 if TYPE_CHECKING:
-    from .retry import RetryPolicy
+    from ._retry import RetryPolicy
 
 __all__ = [
     "BedrockInvalidToolCall",
@@ -86,7 +86,7 @@ def converse_stream(
     continues a text answer cut short by a transient failure. ``request`` holds Converse's
     own parameters (``modelId``, ``messages``, ``system``, ``toolConfig``...).
     """
-    from .retry import resolve_policy
+    from ._retry import resolve_policy
 
     policy = resolve_policy(retry_policy, client=client)
     model_id = request.get("modelId")
@@ -100,8 +100,8 @@ def converse(
     """One Converse (not streamed) call, with retries and typed errors, as a consumed
     ``BedrockStream``: the same results as a streamed answer (``BedrockStream.from_converse``).
     ``time_to_first_token`` and ``duration`` are both the time the whole call took."""
-    from .retry import resolve_policy
-    from .transport import converse as transport_converse
+    from ._retry import resolve_policy
+    from ._transport import converse as transport_converse
 
     policy = resolve_policy(retry_policy, client=client)
     region = client_region(client)

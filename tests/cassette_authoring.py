@@ -52,8 +52,8 @@ from typing import Any
 from vcr.serializers import yamlserializer
 from vcr.util import read_body
 
+from langchain_bedrock_stream._tokens import estimate_request_tokens, estimate_text_tokens
 from langchain_bedrock_stream.testing import JsonReply, RecordedRequest, Reply, StreamReply
-from langchain_bedrock_stream.tokens import estimate_request_tokens, estimate_text_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTE_DIR = ROOT / "cassettes" / "standard_integration"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langchain_bedrock_stream.accumulator import (
+from langchain_bedrock_stream._accumulator import (
     Accumulator,
     BlockStopped,
     CitationDelta,
@@ -472,7 +472,7 @@ def test_the_accumulator_imports_without_langchain_or_boto3() -> None:
     import sys
 
     code = (
-        "import sys, langchain_bedrock_stream.accumulator as s; s.Accumulator();"
+        "import sys, langchain_bedrock_stream._accumulator as s; s.Accumulator();"
         "loaded = {'boto3', 'botocore', 'langchain_core'} & set(sys.modules);"
         "assert not loaded, loaded"
     )

@@ -14,7 +14,7 @@ import pytest
 
 from langchain_bedrock_stream import ChatBedrockStream
 from langchain_bedrock_stream.testing import BedrockWireServer
-from langchain_bedrock_stream.testing.scripted import text_answer
+from langchain_bedrock_stream.testing._scripted import text_answer
 
 from .loopback import MODEL, REGION
 from .test_telemetry_stacks import PATHS, _call

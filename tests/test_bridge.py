@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from langchain_bedrock_stream.accumulator import Accumulator
-from langchain_bedrock_stream.bridge import (
+from langchain_bedrock_stream._accumulator import Accumulator
+from langchain_bedrock_stream._bridge import (
     chunk_from_deltas,
     final_chunk,
     message_from_response,
@@ -267,7 +267,7 @@ def test_answer_sent_back_is_what_bedrock_returned(how: str) -> None:
     """Round trip: the assistant turn built from our message equals Converse's own content."""
     from langchain_core.messages import HumanMessage
 
-    from langchain_bedrock_stream.request import to_converse_messages
+    from langchain_bedrock_stream._request import to_converse_messages
 
     stream = Accumulator()
     for event in EVENTS:

@@ -17,7 +17,7 @@ from botocore.validate import ParamValidator
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from langchain_bedrock_stream import ChatBedrockStream
-from langchain_bedrock_stream.request import build_request
+from langchain_bedrock_stream._request import build_request
 from langchain_bedrock_stream.testing import BedrockWireServer, JsonReply
 
 _SERVICE = botocore.session.get_session().get_service_model("bedrock-runtime")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.loaders import JSONFileLoader
 
-from langchain_bedrock_stream.client import ClientSettings, build_client
+from langchain_bedrock_stream._client import ClientSettings, build_client
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
 
 from .events import text_events

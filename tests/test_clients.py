@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from langchain_bedrock_stream import ChatBedrockStream, _clients
-from langchain_bedrock_stream import client as client_module
+from langchain_bedrock_stream import _client as client_module
 
 NOVA = "us.amazon.nova-pro-v1:0"
 NOWHERE = "http://127.0.0.1:9"

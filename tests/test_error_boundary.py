@@ -44,9 +44,10 @@ from langchain_bedrock_stream import (
     InputConversionError,
     StreamIntegrityError,
 )
+from langchain_bedrock_stream._accumulator import MalformedEvent
 from langchain_bedrock_stream._error_boundary import map_errors
-from langchain_bedrock_stream.accumulator import MalformedEvent
-from langchain_bedrock_stream.retry import RetryPolicy
+from langchain_bedrock_stream._retry import RetryPolicy
+from langchain_bedrock_stream._wire import ExceptionFrameError, FrameError
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
     ErrorReply,
@@ -54,7 +55,6 @@ from langchain_bedrock_stream.testing import (
     JsonReply,
     StreamReply,
 )
-from langchain_bedrock_stream.wire import ExceptionFrameError, FrameError
 
 from . import events
 from .raw_http import RawReply, RawServer, events_reply

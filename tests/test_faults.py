@@ -41,7 +41,7 @@ from langchain_bedrock_stream import (
     StreamIntegrityError,
 )
 from langchain_bedrock_stream import chat_model as chat_model_module
-from langchain_bedrock_stream.retry import RetryPolicy, resolve_policy
+from langchain_bedrock_stream._retry import RetryPolicy, resolve_policy
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
     DropConnection,

@@ -25,22 +25,22 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, AIMessageChunk
 
 from langchain_bedrock_stream import BedrockError, ChatBedrockStream, StreamIntegrityError
-from langchain_bedrock_stream.accumulator import Accumulator, MalformedEvent
-from langchain_bedrock_stream.bridge import chunk_from_deltas, final_chunk, message_from_response
+from langchain_bedrock_stream._accumulator import Accumulator, MalformedEvent
+from langchain_bedrock_stream._bridge import chunk_from_deltas, final_chunk, message_from_response
+from langchain_bedrock_stream._retry import RetryPolicy
+from langchain_bedrock_stream._wire import (
+    ExceptionFrameError,
+    FrameDecoder,
+    FrameError,
+    iter_events,
+)
 from langchain_bedrock_stream.errors import BedrockConnectionError
-from langchain_bedrock_stream.retry import RetryPolicy
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
     StreamReply,
     encode_event,
     encode_events,
     encode_exception,
-)
-from langchain_bedrock_stream.wire import (
-    ExceptionFrameError,
-    FrameDecoder,
-    FrameError,
-    iter_events,
 )
 
 from . import events

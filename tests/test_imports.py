@@ -90,7 +90,11 @@ def test_boto3_only_streaming_loads_nothing_of_langchain(tmp_path: Any) -> None:
     ``converse`` call, a failure) runs on the core alone: no ``langchain_core`` module is
     loaded, and its errors are the package's typed errors without LangChain's types."""
     from langchain_bedrock_stream.testing import BedrockWireServer
-    from langchain_bedrock_stream.testing.scripted import error_reply, text_answer, tool_call_answer
+    from langchain_bedrock_stream.testing._scripted import (
+        error_reply,
+        text_answer,
+        tool_call_answer,
+    )
 
     script = tmp_path / "boto3_only.py"
     script.write_text(

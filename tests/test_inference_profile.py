@@ -14,7 +14,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from langchain_bedrock_stream import BedrockError, ChatBedrockStream, model_setup
+from langchain_bedrock_stream import BedrockError, ChatBedrockStream
+from langchain_bedrock_stream import _model_setup as model_setup
 from langchain_bedrock_stream.testing import BedrockWireServer, JsonReply, StreamReply
 
 from .test_params import converse_body, sent, stream_events

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from langchain_bedrock_stream import BedrockStream, accumulator, stream
+from langchain_bedrock_stream import BedrockStream, stream
+from langchain_bedrock_stream import _accumulator as accumulator
 
 from .events import text_events
 
@@ -74,7 +75,7 @@ def test_star_imports_give_the_listed_names() -> None:
 def test_the_fold_loads_no_langchain_no_boto3_no_socket() -> None:
     code = (
         "import sys\n"
-        "import langchain_bedrock_stream.accumulator as a\n"
+        "import langchain_bedrock_stream._accumulator as a\n"
         "a.Accumulator().feed({'messageStart': {'role': 'assistant'}})\n"
         "bad = [m for m in ('langchain_core', 'boto3', 'botocore', 'socket', 'asyncio')"
         " if m in sys.modules]\n"

@@ -19,7 +19,7 @@ from botocore.validate import ParamValidator
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 
 from langchain_bedrock_stream import ChatBedrockStream
-from langchain_bedrock_stream.request import (
+from langchain_bedrock_stream._request import (
     MAX_CACHE_POINTS,
     base_model_name,
     build_request,

@@ -19,8 +19,8 @@ from langchain_bedrock_stream._body import SocketBody, open_body
 from langchain_bedrock_stream._capture import Prepared, capture
 from langchain_bedrock_stream._chunked import BadChunk, Dechunker, TruncatedBody
 from langchain_bedrock_stream._http import send
+from langchain_bedrock_stream._wire import FrameDecoder
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply, encode_events
-from langchain_bedrock_stream.wire import FrameDecoder
 
 from . import events
 from .raw_http import RawReply, RawServer

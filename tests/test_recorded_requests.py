@@ -31,8 +31,8 @@ from langchain_core.messages import (
 )
 from langchain_core.tools import tool
 
-from langchain_bedrock_stream.request import build_request
-from langchain_bedrock_stream.tools import convert_tool_choice, convert_tools, tool_config
+from langchain_bedrock_stream._request import build_request
+from langchain_bedrock_stream._tools import convert_tool_choice, convert_tools, tool_config
 
 from .recordings import load, requires_recordings
 

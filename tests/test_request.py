@@ -23,8 +23,8 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from langchain_bedrock_stream._request import build_request, to_converse_messages
 from langchain_bedrock_stream.errors import InputConversionError
-from langchain_bedrock_stream.request import build_request, to_converse_messages
 
 _MODEL = botocore.session.get_session().get_service_model("bedrock-runtime")
 

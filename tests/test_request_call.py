@@ -13,9 +13,8 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from langchain_bedrock_stream import ChatBedrockStream
-from langchain_bedrock_stream.models import describe
-from langchain_bedrock_stream.request import build_request
-from langchain_bedrock_stream.request.call import (
+from langchain_bedrock_stream._request import build_request
+from langchain_bedrock_stream._request.call import (
     PER_CALL,
     PER_CALL_NAMES,
     CallSettings,
@@ -24,6 +23,7 @@ from langchain_bedrock_stream.request.call import (
     guard_last_user_turn,
     resolve_choice,
 )
+from langchain_bedrock_stream.models import describe
 
 CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 NOVA = "us.amazon.nova-pro-v1:0"

@@ -26,8 +26,8 @@ from langchain_core.messages import (
 )
 
 from langchain_bedrock_stream import ChatBedrockStream
+from langchain_bedrock_stream._request import NO_TOOL_CHOICE, build_request, to_converse_messages
 from langchain_bedrock_stream.errors import InputConversionError
-from langchain_bedrock_stream.request import NO_TOOL_CHOICE, build_request, to_converse_messages
 from langchain_bedrock_stream.testing import BedrockWireServer, JsonReply
 
 _SERVICE = botocore.session.get_session().get_service_model("bedrock-runtime")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage
 
+from langchain_bedrock_stream._accumulator import Accumulator, Delta
 from langchain_bedrock_stream._run import Run, achunks, chunks
-from langchain_bedrock_stream.accumulator import Accumulator, Delta
 from langchain_bedrock_stream.errors import BedrockError, StreamIntegrityError
 
 NOVA = "us.amazon.nova-pro-v1:0"

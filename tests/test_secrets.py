@@ -28,8 +28,8 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
 from langchain_bedrock_stream import BedrockAuthenticationError, BedrockError, ChatBedrockStream
-from langchain_bedrock_stream.redaction import redact
-from langchain_bedrock_stream.retry import RetryPolicy
+from langchain_bedrock_stream._redaction import redact
+from langchain_bedrock_stream._retry import RetryPolicy
 from langchain_bedrock_stream.testing import (
     BedrockWireServer,
     ErrorReply,

@@ -36,7 +36,7 @@ from langchain_bedrock_stream import (
     converse,
     converse_stream,
 )
-from langchain_bedrock_stream.accumulator import (
+from langchain_bedrock_stream._accumulator import (
     MetadataReceived,
     StreamResponse,
     TextDelta,

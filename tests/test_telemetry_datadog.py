@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from langchain_bedrock_stream.testing import BedrockWireServer
-from langchain_bedrock_stream.testing.scripted import error_reply, text_answer
+from langchain_bedrock_stream.testing._scripted import error_reply, text_answer
 
 pytest.importorskip("ddtrace", reason="needs the telemetry test extra")
 pytest.importorskip("langchain_aws")

@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from langchain_bedrock_stream.testing import BedrockWireServer, Reply, StreamReply
-from langchain_bedrock_stream.testing.scripted import text_answer
+from langchain_bedrock_stream.testing._scripted import text_answer
 
 from . import test_telemetry_stacks as stacks
 from .test_telemetry_stacks import PATHS, Traced, _same_story, _spans_of
@@ -21,7 +21,7 @@ pytest.importorskip("opentelemetry.sdk.trace", reason="needs the telemetry extra
 
 
 def _head_error(operation: str) -> Reply:
-    from langchain_bedrock_stream.testing.scripted import error_reply
+    from langchain_bedrock_stream.testing._scripted import error_reply
 
     return error_reply("validation", "The model rejected the request.")
 

@@ -19,7 +19,7 @@ from botocore.config import Config
 import langchain_bedrock_stream as lbs
 from langchain_bedrock_stream import BedrockError, ChatBedrockStream, converse, converse_stream
 from langchain_bedrock_stream.testing import BedrockWireServer, StreamReply
-from langchain_bedrock_stream.testing.scripted import error_reply, text_answer, tool_call_answer
+from langchain_bedrock_stream.testing._scripted import error_reply, text_answer, tool_call_answer
 
 from .loopback import MODEL, REGION
 

@@ -22,12 +22,12 @@ from botocore.config import Config
 
 from langchain_bedrock_stream import ChatBedrockStream
 from langchain_bedrock_stream.testing import BedrockWireServer, Reply
-from langchain_bedrock_stream.testing.scripted import (
+from langchain_bedrock_stream.testing._scripted import (
     reasoning_answer,
     text_answer,
     tool_call_answer,
 )
-from langchain_bedrock_stream.testing.tls import make_certificate, server_ssl_context
+from langchain_bedrock_stream.testing._tls import make_certificate, server_ssl_context
 
 from .loopback import MODEL, REGION
 

@@ -14,14 +14,14 @@ from botocore.validate import ParamValidator
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from langchain_bedrock_stream import ChatBedrockStream
-from langchain_bedrock_stream.errors import BedrockInvalidRequestError, StreamIntegrityError
-from langchain_bedrock_stream.testing import BedrockWireServer, ErrorReply, JsonReply
-from langchain_bedrock_stream.tokens import (
+from langchain_bedrock_stream._tokens import (
     count_tokens_input,
     estimate_request_tokens,
     estimate_text_tokens,
     image_size,
 )
+from langchain_bedrock_stream.errors import BedrockInvalidRequestError, StreamIntegrityError
+from langchain_bedrock_stream.testing import BedrockWireServer, ErrorReply, JsonReply
 
 from . import loopback
 
@@ -207,7 +207,7 @@ def test_a_count_tokens_answer_without_its_count_is_a_typed_error(
 
 
 def test_count_tokens_api_retries_throttling(server: BedrockWireServer) -> None:
-    from langchain_bedrock_stream.retry import RetryPolicy
+    from langchain_bedrock_stream._retry import RetryPolicy
 
     policy = RetryPolicy(max_retries=2, sleep=lambda _: None)
     model = model_on(server, count_tokens_via_api=True, retry_policy=policy)
@@ -221,7 +221,7 @@ def test_count_tokens_api_retries_throttling(server: BedrockWireServer) -> None:
 def test_image_dimensions_agree_with_the_request_checks() -> None:
     """Token estimates and Bedrock's size limits read an image header the same way: a JPEG
     whose marker is preceded by a fill byte, a PNG whose first chunk is not IHDR."""
-    from langchain_bedrock_stream.request import limits
+    from langchain_bedrock_stream._request import limits
 
     sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 100, 200, 1) + b"\x01\x11\x00"
     jpeg_with_fill = b"\xff\xd8" + b"\xff" + sof0 + b"\xff\xd9"

@@ -12,8 +12,8 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from langchain_bedrock_stream.request import build_request
-from langchain_bedrock_stream.tools import (
+from langchain_bedrock_stream._request import build_request
+from langchain_bedrock_stream._tools import (
     convert_tool_choice,
     convert_tools,
     tool_config,
@@ -379,7 +379,7 @@ def test_structured_output_on_a_model_without_forced_choice_falls_back_to_auto()
 
 
 def test_binding_with_only_system_tools_downgrades_a_forced_choice() -> None:
-    from langchain_bedrock_stream.tools import binding
+    from langchain_bedrock_stream._tools import binding
 
     def keep(choice: Any) -> Any:
         return choice
@@ -396,8 +396,8 @@ def test_binding_with_only_system_tools_downgrades_a_forced_choice() -> None:
 
 
 def test_call_tool_config_from_bound_tools_and_none_choice() -> None:
-    from langchain_bedrock_stream.request import NO_TOOL_CHOICE
-    from langchain_bedrock_stream.tools import bindable_tools, call_tool_config
+    from langchain_bedrock_stream._request import NO_TOOL_CHOICE
+    from langchain_bedrock_stream._tools import bindable_tools, call_tool_config
 
     tools = bindable_tools([WEATHER_SPEC])
     config = call_tool_config({"tools": tools, "tool_choice": {"any": {}}}, lambda c: c)

@@ -17,7 +17,7 @@ import pytest
 
 from langchain_bedrock_stream import ChatBedrockStream
 from langchain_bedrock_stream.testing import BedrockWireServer
-from langchain_bedrock_stream.testing.scripted import text_answer
+from langchain_bedrock_stream.testing._scripted import text_answer
 
 from .loopback import MODEL, REGION
 
@@ -92,7 +92,7 @@ def test_calls_made_in_threads_start_a_bounded_number_at_a_time() -> None:
     import threading
     import time
 
-    from langchain_bedrock_stream.transport import STARTING
+    from langchain_bedrock_stream._transport import STARTING
 
     from .events import text_events
 

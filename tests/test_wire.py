@@ -9,14 +9,14 @@ import json
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
-from langchain_bedrock_stream.testing import encode_event, encode_events, encode_exception
-from langchain_bedrock_stream.wire import (
+from langchain_bedrock_stream._wire import (
     ExceptionFrameError,
     FrameDecoder,
     FrameError,
     decode_event,
     iter_events,
 )
+from langchain_bedrock_stream.testing import encode_event, encode_events, encode_exception
 
 from .recordings import cases, stream_bodies
 

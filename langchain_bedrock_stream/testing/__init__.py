@@ -62,6 +62,16 @@ The kit depends only on the standard library (and the ``openssl`` tool for
 :func:`make_certificate`).
 """
 
+from ._eventstream import (
+    ExceptionFrame,
+    encode_event,
+    encode_events,
+    encode_exception,
+    encode_frame,
+)
+from ._loops import LoopLagTicker, ReaderlessEventLoop
+from ._proxy import ConnectProxy
+from ._relay import TcpRelay
 from ._replies import (
     DropConnection,
     ErrorReply,
@@ -73,17 +83,7 @@ from ._replies import (
     Responder,
     StreamReply,
 )
-from .eventstream import (
-    ExceptionFrame,
-    encode_event,
-    encode_events,
-    encode_exception,
-    encode_frame,
-)
-from .loops import LoopLagTicker, ReaderlessEventLoop
-from .proxy import ConnectProxy
-from .relay import TcpRelay
-from .scripted import (
+from ._scripted import (
     Answer,
     error_reply,
     reasoning_answer,
@@ -91,13 +91,13 @@ from .scripted import (
     text_answer,
     tool_call_answer,
 )
-from .server import BedrockWireServer
-from .simulator import (
+from ._server import BedrockWireServer
+from ._simulator import (
     make_simulator_responder,
     simulated_converse_response,
     simulated_events,
 )
-from .tls import client_ssl_context, make_certificate, server_ssl_context
+from ._tls import client_ssl_context, make_certificate, server_ssl_context
 
 __all__ = [
     "Answer",

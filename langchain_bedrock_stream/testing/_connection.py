@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from . import _replies as replies
-from .eventstream import _dumps
+from ._eventstream import _dumps
 
 if TYPE_CHECKING:
-    from .server import BedrockWireServer
+    from ._server import BedrockWireServer
 
 __all__ = ["Connection"]
 
-logger = logging.getLogger("langchain_bedrock_stream.testing.server")
+logger = logging.getLogger("langchain_bedrock_stream.testing._server")
 
 _ERROR_TYPE_SUFFIX = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 _ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse-stream|converse|count-tokens)$")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .eventstream import ExceptionFrame, _encode_item
+from ._eventstream import ExceptionFrame, _encode_item
 
 __all__ = [
     "DropConnection",
@@ -37,7 +37,7 @@ class StreamReply:
     """A scripted ConverseStream answer: event frames sent over chunked HTTP.
 
     ``events`` are botocore-shaped events (one-key mappings) or
-    :class:`~langchain_bedrock_stream.testing.eventstream.ExceptionFrame` markers.
+    :class:`~langchain_bedrock_stream.testing._eventstream.ExceptionFrame` markers.
     ``batch`` frames go in each HTTP chunk; ``first_delay`` seconds pass before the
     first chunk and ``delay`` seconds between chunks.  Pacing follows an absolute
     schedule (chunk ``k`` is due ``first_delay + k * delay`` after the headers), so

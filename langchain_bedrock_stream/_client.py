@@ -19,7 +19,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import InvalidEndpointConfigurationError
 
-from .redaction import install_log_redaction, register_secrets
+from ._redaction import install_log_redaction, register_secrets
 
 __all__ = ["ClientSettings", "build_client"]
 

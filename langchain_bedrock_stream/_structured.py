@@ -39,7 +39,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.v1 import BaseModel as BaseModelV1
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
-from .tools import closed_schema
+from ._tools import closed_schema
 
 if TYPE_CHECKING:
     from .chat_model import ChatBedrockStream

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._eventstream import ExceptionFrame
 from ._replies import (
     ErrorReply,
     JsonReply,
@@ -38,7 +39,6 @@ from ._replies import (
     Responder,
     StreamReply,
 )
-from .eventstream import ExceptionFrame
 
 __all__ = [
     "Answer",

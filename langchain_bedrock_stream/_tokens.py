@@ -34,14 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 from ._error_boundary import map_errors
 from ._images import image_size
+from ._request import base_model_name
 from .models import describe
-from .request import base_model_name
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
+    from ._retry import RetryPolicy
     from .chat_model import ChatBedrockStream
-    from .retry import RetryPolicy
 
 __all__ = [
     "count_message_tokens",

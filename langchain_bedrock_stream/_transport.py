@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Unpack
 
+from ._accumulator import Accumulator, Delta, StreamResponse
 from ._body import open_body
 from ._capture import keep_optional_members
 from ._error_boundary import map_errors
@@ -31,7 +32,6 @@ from ._session import (
     StreamHandle,
     StreamOptions,
 )
-from .accumulator import Accumulator, Delta, StreamResponse
 from .errors import BedrockError
 from .telemetry import CallSpan, traced
 

@@ -229,7 +229,7 @@ def derive_settings(model: Any) -> None:
     together, fill in ``profile`` and ``supports_tool_choice_values`` when not given, and
     fold the request fields ``reasoning_effort`` stands for into
     ``additional_model_request_fields`` (its own keys win)."""
-    from .request import reasoning_fields
+    from ._request import reasoning_fields
 
     if model.guard_last_turn_only and not model.guardrail_config:
         raise ValueError(

@@ -30,8 +30,7 @@ from langchain_core.messages.block_translators.bedrock_converse import (
 )
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
-from ._response import converse_members
-from .accumulator import (
+from ._accumulator import (
     CitationDelta,
     Delta,
     ImageDelta,
@@ -45,6 +44,7 @@ from .accumulator import (
     ToolUseStarted,
     UnknownDelta,
 )
+from ._response import converse_members
 
 __all__ = [
     "MODEL_PROVIDER",

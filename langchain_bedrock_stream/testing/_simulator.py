@@ -13,7 +13,7 @@ Text is split into small deltas and tool input into small JSON fragments, as rea
 models stream them, and the answer ends with ``messageStop`` and ``metadata``
 (usage and latency).  The same answer is available as a non-streaming Converse
 body, and :func:`make_simulator_responder` plugs both into
-:class:`~langchain_bedrock_stream.testing.server.BedrockWireServer`.
+:class:`~langchain_bedrock_stream.testing._server.BedrockWireServer`.
 """
 
 from __future__ import annotations
@@ -335,7 +335,7 @@ def simulated_events(request: Mapping[str, Any]) -> list[dict[str, Any]]:
     ``request`` is the JSON boto3 sends (``messages``, ``system``, ``toolConfig``, ...).
     The events are botocore-shaped, ready for
     :class:`~langchain_bedrock_stream.testing.StreamReply` or
-    :func:`~langchain_bedrock_stream.testing.eventstream.encode_events`.
+    :func:`~langchain_bedrock_stream.testing._eventstream.encode_events`.
     """
     answer = _answer(request)
     events: list[dict[str, Any]] = [{"messageStart": {"role": "assistant"}}]

@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
-from ..model_setup import check_inference_value, thinking_on
+from .._model_setup import check_inference_value, thinking_on
+from .._tools import call_tool_config, resolve_tool_choice
 from ..models import ModelDescription
-from ..tools import call_tool_config, resolve_tool_choice
 from .build import build_request
 from .reasoning import reasoning_fields
 
@@ -317,7 +317,7 @@ def call_request(
 
     built = _routed("build", kwargs, settings)
     if kwargs.get("response_format") and kwargs.get("output_config") is None:
-        from ..structured import output_config_from_response_format
+        from .._structured import output_config_from_response_format
 
         built["output_config"] = output_config_from_response_format(kwargs["response_format"])
     system = [SystemMessage(content=list(settings.system))] if settings.system else []

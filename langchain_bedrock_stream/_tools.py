@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from .request import NO_TOOL_CHOICE, create_cache_point
+from ._request import NO_TOOL_CHOICE, create_cache_point
 
 __all__ = [
     "bindable_tools",

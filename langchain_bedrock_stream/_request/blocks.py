@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..accumulator import parse_tool_input
+from .._accumulator import parse_tool_input
 from ..models import FamilyProfile
 from ..models import ReasoningHistory as ReasoningMode
 
@@ -394,7 +394,7 @@ def tool_input(value: Any) -> Any:
     """A tool call's input as Bedrock takes it back in history.
 
     The one policy for tool-input JSON in requests: text is parsed by the same parser that
-    reads streamed input (:func:`~langchain_bedrock_stream.accumulator.parse_tool_input`),
+    reads streamed input (:func:`~langchain_bedrock_stream._accumulator.parse_tool_input`),
     and text that is not a JSON object becomes ``{}``. Such a call was reported as an
     ``invalid_tool_call`` when it streamed (never runnable); replaying it with ``{}`` keeps its
     ``toolUse`` so the error result that answers it still matches, and never sends the model
