@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 if TYPE_CHECKING:
-    from .accumulator import StreamResponse
+    from ._accumulator import StreamResponse
 
 from ._cost import Rates, Tokens, genai_rates, usage_counts
 from .models import parse_model_id
@@ -51,11 +51,8 @@ __all__ = [
     "PriceInfo",
     "estimate_cost",
     "lookup_price",
-    "normalize_model_id",
     "register_price",
-    "response_cost",
     "unregister_price",
-    "usage_counts",
     "use_genai_prices_updates",
 ]
 
@@ -70,7 +67,6 @@ _PRICES_JSON = Path(__file__).parent / "data" / "prices.json"
 #: hides the model.
 _MODEL_ARN_TYPES = frozenset({None, "foundation-model", "inference-profile"})
 _DEFAULT_TIERS = frozenset({"", "default", "standard", "on_demand", "on-demand"})
-
 
 
 @dataclass(frozen=True)

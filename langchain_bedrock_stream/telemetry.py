@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 from ._timing import Timing
 
 if TYPE_CHECKING:
-    from .accumulator import StreamResponse
+    from ._accumulator import StreamResponse
 
-__all__ = ["CallSpan", "disable_tracing", "enable_tracing", "traced", "tracing_enabled"]
+__all__ = ["disable_tracing", "enable_tracing", "tracing_enabled"]
 
 PROVIDER = "aws.bedrock"
 _PREFIX = "bedrock_stream."
@@ -60,8 +60,7 @@ def enable_tracing(tracer_provider: Any = None, *, capture_content: bool = False
         from opentelemetry import trace
     except ImportError as exc:
         raise ImportError(
-            "enable_tracing() needs opentelemetry-api: "
-            "pip install 'langchain-bedrock-stream[otel]'"
+            "enable_tracing() needs opentelemetry-api: pip install 'langchain-bedrock-stream[otel]'"
         ) from exc
     from . import __version__
 
