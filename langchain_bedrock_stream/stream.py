@@ -115,25 +115,8 @@ def converse(
     return stream
 
 
-_RENAMED = {"ToolCall": "BedrockToolCall", "InvalidToolCall": "BedrockInvalidToolCall"}
-
-
-def renamed(module: str, name: str) -> Any:
-    """``ToolCall`` / ``InvalidToolCall``: the 0.1.0 names, which LangChain's messages use for
-    types of their own (deprecated; removed in 0.3.0). ``AttributeError`` for any other."""
-    new = _RENAMED.get(name)
-    if new is None:
-        raise AttributeError(f"module {module!r} has no attribute {name!r}")
-    import warnings
-
-    warnings.warn(
-        f"langchain_bedrock_stream's {name} is now {new} (the old name collides with "
-        f"LangChain's own {name}); it will be removed in 0.3.0",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return globals()[new]
-
-
 def __getattr__(name: str) -> Any:
-    return renamed(__name__, name)
+    """``ToolCall`` / ``InvalidToolCall``: the 0.1.0 names (deprecated; removed in 0.3.0)."""
+    from . import _deprecated
+
+    return _deprecated.attribute(__name__, name)
