@@ -630,7 +630,6 @@ class ChatBedrockStream(BaseChatModel):
         ``json_schema`` uses Bedrock's native ``outputConfig.textFormat`` JSON schema;
         ``json_mode`` parses a JSON answer the prompt asked for. ``include_raw=True`` gives
         ``{"raw", "parsed", "parsing_error"}``; streaming yields growing partial objects.
-        See ``langchain_bedrock_stream._structured``.
         """
         from ._structured import with_structured_output
 
@@ -647,7 +646,6 @@ class ChatBedrockStream(BaseChatModel):
 
         A local estimate by default (no network); with ``count_tokens_via_api=True``,
         Bedrock's CountTokens API answers (a network call; Anthropic Claude models).
-        See ``langchain_bedrock_stream._tokens``.
         """
         from ._tokens import count_message_tokens
 
