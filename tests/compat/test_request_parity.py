@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from langchain_bedrock_stream import ChatBedrockStream
 from langchain_bedrock_stream.testing import BedrockWireServer, JsonReply, StreamReply
+from tests.support.converse_clients import converse_clients
 from tests.support.events import text_events
 
 langchain_aws = pytest.importorskip("langchain_aws")
@@ -160,6 +161,8 @@ def _body(
     else:
         server.enqueue(JsonReply(_answer(tool)))
     settings = {"model": CLAUDE, **settings}
+    if cls is langchain_aws.ChatBedrockConverse:
+        settings.update(converse_clients(server.endpoint_url, REGION))
     model = cls(region_name=REGION, endpoint_url=server.endpoint_url, **settings)
     before = len(server.requests)
     call(model)

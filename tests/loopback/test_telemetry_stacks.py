@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.config import Config
 
@@ -29,6 +28,7 @@ from langchain_bedrock_stream.testing.scripted import (
     tool_call_answer,
 )
 from langchain_bedrock_stream.testing.tls import make_certificate, server_ssl_context
+from tests.support.converse_clients import converse_clients
 from tests.support.loopback import MODEL, REGION
 
 trace_sdk = pytest.importorskip("opentelemetry.sdk.trace", reason="needs the telemetry extra")
@@ -168,25 +168,10 @@ def traced(request: pytest.FixtureRequest) -> Iterator[Traced]:
 # --- the calls -------------------------------------------------------------------------------
 
 
-_BOTOCORE = botocore.session.get_session()
-"""One botocore session for ``ChatBedrockConverse``'s clients: it reads botocore's data files
-once, where langchain-aws's own construction starts a new boto3 session (and reads them
-again) for each of its two clients. The clients are still made after the stack is
-installed, through botocore's ``create_client``, as a user's would be."""
-
-
 def _models(server: BedrockWireServer, read_timeout: float) -> dict[str, Any]:
     common = {"model": MODEL, "region_name": REGION, "endpoint_url": server.endpoint_url}
     config = Config(retries={"total_max_attempts": 1}, read_timeout=read_timeout, connect_timeout=5)
-    clients = {
-        key: _BOTOCORE.create_client(
-            service,
-            region_name=REGION,
-            endpoint_url=server.endpoint_url,
-            config=config,
-        )
-        for key, service in (("client", "bedrock-runtime"), ("bedrock_client", "bedrock"))
-    }
+    clients = converse_clients(server.endpoint_url, REGION, config)
     return {
         "ChatBedrockConverse": langchain_aws.ChatBedrockConverse(
             **common, config=config, **clients
