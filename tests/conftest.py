@@ -110,6 +110,6 @@ def fresh_pricing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     """pytest-recording's VCR matches request bodies as ``cassette_authoring.same_body``."""
-    from .cassette_authoring import same_body
+    from tests.support.cassette_authoring import same_body
 
     vcr.register_matcher("bedrock_body", same_body)
