@@ -7,7 +7,7 @@ its public home.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -267,6 +267,17 @@ class Accumulator:
     def has_content(self) -> bool:
         """True once any content block received something."""
         return bool(self._blocks)
+
+    def keep_partial(
+        self, error: Any, build: Callable[[], StreamResponse] | None = None
+    ) -> StreamResponse | None:
+        """The partial answer a failure carries, for both faces: its own ``partial_response``
+        if it has one, else everything received so far (given to it; ``build`` makes it,
+        by default :meth:`response`), or ``None`` when no content arrived."""
+        partial = getattr(error, "partial_response", None)
+        if partial is None and self.has_content and hasattr(error, "partial_response"):
+            partial = error.partial_response = (build or self.response)()
+        return partial
 
     def feed(self, event: Mapping[str, Any]) -> list[Delta]:
         """Fold one botocore-shaped event; return the deltas it produced."""

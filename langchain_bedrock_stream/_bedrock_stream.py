@@ -220,8 +220,7 @@ class BedrockStream:
     def _failure(self, exc: Exception, source: Source) -> Exception:
         """The error to raise for ``exc``: a typed ``BedrockError`` with the partial answer."""
         error = exc if source.live else _typed_error(exc, self.model_id, self.request_id)
-        if getattr(error, "partial_response", False) is None and self._acc.has_content:
-            error.partial_response = self.response()  # type: ignore[attr-defined]
+        self._acc.keep_partial(error, self.response)
         return error
 
     def _items(self, batch: list[Delta]) -> list[StreamItem]:

@@ -92,9 +92,7 @@ class Run:
 
     def attach_partial(self, exc: BedrockError, stream: Accumulator | None) -> None:
         """Give a failure the answer received so far, as ``partial_message``."""
-        partial = exc.partial_response
-        if partial is None and stream is not None and stream.has_content:
-            partial = stream.response()
+        partial = exc.partial_response if stream is None else stream.keep_partial(exc)
         if partial is not None:
             exc.partial_message = message_from_response(
                 partial,

@@ -519,3 +519,26 @@ def test_an_unfinished_tool_call_is_never_runnable_even_when_its_part_parses() -
     assert (bad.tool_use_id, bad.raw) == ("t1", '{"city": "Paris"}')
     assert "cut short" in bad.error
     assert response.content[1]["toolUse"]["input"] == {"q": "x"}
+
+
+def test_a_failure_keeps_the_answer_received_so_far_once() -> None:
+    """Both faces give a failure its partial answer by this one rule."""
+    from langchain_bedrock_stream.errors import BedrockAPIError
+
+    acc = Accumulator()
+    acc.feed({"messageStart": {"role": "assistant"}})
+    nothing = BedrockAPIError("boom")
+    assert acc.keep_partial(nothing) is None and nothing.partial_response is None
+
+    acc.feed({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Hel"}}})
+    error = BedrockAPIError("cut")
+    partial = acc.keep_partial(error)
+    assert partial is error.partial_response
+    assert partial is not None and partial.content == [{"text": "Hel"}]
+
+    carried = BedrockAPIError("own")
+    carried.partial_response = own = acc.response(text=False)
+    assert acc.keep_partial(carried) is own  # what a failure already carries wins
+
+    foreign = ValueError("not ours")
+    assert acc.keep_partial(foreign) is None and not hasattr(foreign, "partial_response")
