@@ -204,12 +204,15 @@ def test_leaving_a_stream_early_ends_its_span(
     else:
 
         async def first_then_cancel() -> None:
+            first = asyncio.Event()
+
             async def consume() -> None:
                 async for _ in model.astream("Hi"):
+                    first.set()
                     await asyncio.sleep(30)
 
             task = asyncio.ensure_future(consume())
-            await asyncio.sleep(0.3)
+            await asyncio.wait_for(first.wait(), 30)  # the call is under way, whatever the load
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
