@@ -18,7 +18,7 @@ import types
 import warnings
 from typing import Any
 
-__all__ = ["MODULES", "attribute", "install"]
+__all__ = ["ATTRIBUTES", "MODULES", "attribute", "install"]
 
 _PACKAGE = __name__.rpartition(".")[0]
 _REMOVED_IN = "0.3.0"
